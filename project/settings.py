@@ -1,0 +1,125 @@
+"""Settings for the example project, read from the environment.
+
+Locally (no ``AWS_LAMBDA_FUNCTION_NAME`` in the environment) the defaults are made for development: DEBUG on, an
+insecure key and a SQLite file. On Lambda, DEBUG defaults to off and ``SECRET_KEY`` and ``DATABASE_URL`` must be
+set, so a forgotten variable fails loudly instead of running an insecure site.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+ON_LAMBDA = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", default=not ON_LAMBDA)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if ON_LAMBDA:
+        raise ImproperlyConfigured("Set SECRET_KEY in the Lambda environment (zappa_settings.json).")
+    SECRET_KEY = "insecure-local-development-key-never-use-in-production"  # noqa: S105  (local only)
+
+AWS_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+
+_default_hosts = ["localhost", "127.0.0.1", "[::1]"]
+if AWS_REGION:
+    # API Gateway's own hostnames: https://{api_id}.execute-api.{region}.amazonaws.com
+    _default_hosts.append(f".execute-api.{AWS_REGION}.amazonaws.com")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _default_hosts)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "websockets_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "project.wsgi.application"
+
+_database_url = os.environ.get("DATABASE_URL", "")
+if not _database_url:
+    if ON_LAMBDA:
+        raise ImproperlyConfigured("Set DATABASE_URL in the Lambda environment: Lambda's disk does not keep SQLite.")
+    _database_url = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=600, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Connections are per thread; SQLite ones are cheap and must not outlive their thread.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SESSION_COOKIE_SECURE = ON_LAMBDA
+CSRF_COOKIE_SECURE = ON_LAMBDA
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"websockets_app": {"handlers": ["console"], "level": os.environ.get("WEBSOCKETS_LOG_LEVEL", "INFO")}},
+}
+
+WEBSOCKETS: dict = {}

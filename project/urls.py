@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import path
+
+from project.views import ChatWebSocketView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("ws/<slug:route>", ChatWebSocketView.as_view(), name="websocket"),
+]

@@ -1,0 +1,1 @@
+"""WebSockets for Django sites served from AWS Lambda through API Gateway WebSocket APIs."""

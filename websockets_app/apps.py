@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class WebSocketsAppConfig(AppConfig):
+    name = "websockets_app"
+    verbose_name = "WebSockets"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,31 @@
+"""The app's settings: one ``WEBSOCKETS`` dict in Django settings, read at call time with defaults.
+
+Reading at call time (not import time) keeps ``override_settings`` working in tests and lets a value set late
+(the local emulator's ``ENDPOINT_URL``) take effect.
+"""
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Channel for connections that do not ask for one with ?channel= and whose API row names none.
+    "DEFAULT_CHANNEL_NAME": "default",
+    # Management API endpoint overriding https://{api_id}.execute-api.{region}.amazonaws.com/{stage}
+    # (custom domain, local emulator).
+    "ENDPOINT_URL": None,
+    # Path prefix the WebSocket routes are posted to: $connect -> {prefix}connect.
+    "PATH_PREFIX": "/ws/",
+}
+
+
+class WebSocketsSettings:
+    """Attribute access to ``settings.WEBSOCKETS`` with :data:`DEFAULTS` filled in."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown WEBSOCKETS setting {name!r}")
+        return getattr(settings, "WEBSOCKETS", {}).get(name, DEFAULTS[name])
+
+
+conf = WebSocketsSettings()

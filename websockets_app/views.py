@@ -1,0 +1,248 @@
+"""``WebSocketView``: one method per action, ``request.user`` restored for every event of a connection.
+
+The view acts only on events the Lambda entry point put into the WSGI environ (:data:`ENVIRON_EVENT_KEY`). A plain
+HTTP request to the same URL, whatever headers it forges, is refused and changes nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from websockets_app.conf import conf
+from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event
+from websockets_app.exceptions import RejectEvent
+from websockets_app.models import ApiGateway, WebSocketSession
+
+__all__ = ("ENVIRON_EVENT_KEY", "WebSocketView")
+
+CHANNEL_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+
+
+class WebSocketView(View):
+    """Base class for WebSocket handlers: subclass it and add one public method per action.
+
+    ``$connect`` calls :meth:`connect`, ``$disconnect`` calls :meth:`disconnect`, a custom route key calls the
+    method of that name, and ``$default`` calls the method named by ``body[route_selection_key]``, else
+    :meth:`default`. Handlers take ``(self, request, *args, **kwargs)`` and return ``None`` (200) or a response.
+    """
+
+    http_method_names = ["post"]
+    route_selection_key = "action"
+    debug = False
+
+    body: dict[str, Any]
+    event: dict[str, Any]
+    websocket_session: WebSocketSession | None
+    channel_name: str
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
+        # Exempt the view itself, so a subclass that overrides dispatch() stays exempt too. Browsers cannot
+        # forge the events this view accepts, so there is no cross-site request to protect against.
+        return csrf_exempt(super().as_view(**initkwargs))
+
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().setup(request, *args, **kwargs)
+        self.body = {}
+        self.debug_log: list[str] = []
+        self.websocket_session = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        event = request.environ.get(ENVIRON_EVENT_KEY)
+        if not is_websocket_event(event):
+            return HttpResponse("Forbidden: this URL only accepts API Gateway WebSocket events.", status=403)
+        self.event = event
+        context = event["requestContext"]
+        event_type = context["eventType"]
+        self._debug(f"{event_type} {context['routeKey']} connection={context['connectionId']}")
+        try:
+            if event_type == "CONNECT":
+                return self._dispatch_connect(request, *args, **kwargs)
+            return self._dispatch_existing(request, event_type, *args, **kwargs)
+        except RejectEvent as rejection:
+            self._debug(f"rejected: {rejection.status} {rejection.reason}")
+            return HttpResponse(rejection.reason, status=rejection.status, content_type="text/plain")
+
+    # Handlers users override (call super() to keep the bookkeeping).
+
+    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
+        """Record the connection with its user and channel. Return a 4xx (or raise RejectEvent) to refuse it."""
+        context = self.event["requestContext"]
+        user = request.user if request.user.is_authenticated else None
+        fields = {
+            "channel_name": self.channel_name,
+            "user": user,
+            "api_id": context["apiId"],
+            "stage": context["stage"],
+            "domain_name": context["domainName"],
+            "source_ip": _source_ip(context),
+            "connected_at": _epoch_millis(context.get("connectedAt")) or timezone.now(),
+        }
+        try:
+            with transaction.atomic():
+                self.websocket_session = WebSocketSession.objects.create(
+                    connection_id=context["connectionId"], **fields
+                )
+        except IntegrityError:
+            # A $disconnect overtook this $connect, or API Gateway sent $connect twice.
+            existing = WebSocketSession.objects.get(connection_id=context["connectionId"])
+            if not existing.connected:
+                raise RejectEvent(410, "Gone: this connection has already disconnected.") from None
+            self.websocket_session = existing
+        return None
+
+    def disconnect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
+        """Mark the connection closed; the row stays until ``clearWebSocketSessions`` removes it."""
+        context = self.event["requestContext"]
+        session = self.websocket_session
+        if session is None:
+            raise RejectEvent(410, "Gone: unknown connection.")
+        status_code = context.get("disconnectStatusCode")
+        reason = context.get("disconnectReason")
+        WebSocketSession.objects.filter(pk=session.pk).mark_closed(
+            status_code=status_code if isinstance(status_code, int) else None,
+            reason=reason if isinstance(reason, str) else "",
+        )
+        session.connected = False
+        return None
+
+    def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
+        """Messages whose action names no handler. Override it to handle them."""
+        action = self.body.get(self.route_selection_key)
+        raise RejectEvent(400, f"Unknown action: {action!r}." if action is not None else "No action given.")
+
+    # Hooks.
+
+    def get_channel_name(self, request: HttpRequest) -> str:
+        """The channel a new connection joins: ``?channel=``, else the API's default channel."""
+        requested = request.GET.get("channel", "")
+        if requested:
+            if not CHANNEL_NAME_RE.fullmatch(requested):
+                raise RejectEvent(400, "Invalid channel: use 1 to 128 letters, digits, '-', '_' or '.'.")
+            return requested
+        api_default = (
+            ApiGateway.objects.filter(api_id=self.event["requestContext"]["apiId"])
+            .values_list("default_channel_name", flat=True)
+            .first()
+        )
+        return api_default or conf.DEFAULT_CHANNEL_NAME
+
+    def get_handler_name(self) -> str:
+        """The method that handles this MESSAGE event, chosen from the event's route key and the body."""
+        route_key = self.event["requestContext"]["routeKey"]
+        wanted = self.body.get(self.route_selection_key) if route_key == "$default" else route_key
+        if isinstance(wanted, str) and wanted in handler_names(type(self)):
+            return wanted
+        return "default"
+
+    def _debug(self, message: str) -> None:
+        """Record what the view did, when the view was built with ``as_view(debug=True)``."""
+        if self.debug:
+            self.debug_log.append(message)
+
+    # The event path.
+
+    def _dispatch_connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        self.channel_name = self.get_channel_name(request)
+        with transaction.atomic():
+            response = self._call("connect", request, *args, **kwargs)
+            if not 200 <= response.status_code < 300:
+                # A refused connection leaves nothing behind.
+                transaction.set_rollback(True)
+        return response
+
+    def _dispatch_existing(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        connection_id = self.event["requestContext"]["connectionId"]
+        session = WebSocketSession.objects.select_related("user").filter(connection_id=connection_id).first()
+        if event_type == "DISCONNECT":
+            if session is None:
+                self._leave_tombstone(connection_id)
+                return HttpResponse(status=200)
+            if not session.connected:
+                return HttpResponse(status=200)
+        elif session is None or not session.connected:
+            raise RejectEvent(410, "Gone: unknown or closed connection.")
+        self.websocket_session = session
+        request.user = session.user or AnonymousUser()
+        self.body = _parse_body(request.body)
+        if event_type == "DISCONNECT":
+            return self._call("disconnect", request, *args, **kwargs)
+        now = timezone.now()
+        WebSocketSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+        session.last_seen_at = now
+        return self._call(self.get_handler_name(), request, *args, **kwargs)
+
+    def _call(self, name: str, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        self._debug(f"handler {name}")
+        response = getattr(self, name)(request, *args, **kwargs)
+        if response is None:
+            return HttpResponse(status=200)
+        if not isinstance(response, HttpResponseBase):
+            raise TypeError(f"{type(self).__name__}.{name}() must return None or an HttpResponse.")
+        return response
+
+    def _leave_tombstone(self, connection_id: str) -> None:
+        """Remember a $disconnect that came first, so a late $connect cannot mark the connection open."""
+        try:
+            with transaction.atomic():
+                WebSocketSession.objects.get_or_create(
+                    connection_id=connection_id,
+                    defaults={"connected": False, "channel_name": "", "disconnected_at": timezone.now()},
+                )
+        except IntegrityError:
+            pass  # $connect committed meanwhile; its row is closed by the cleanup command when it goes idle.
+
+
+@cache
+def handler_names(view_class: type[WebSocketView]) -> frozenset[str]:
+    """Public methods defined on the user's WebSocketView subclasses: the only names an action may call."""
+    reserved = set(dir(WebSocketView))
+    names: set[str] = set()
+    for klass in view_class.__mro__:
+        if klass is WebSocketView or not issubclass(klass, WebSocketView):
+            continue
+        for name, value in vars(klass).items():
+            if not name.startswith("_") and name not in reserved and inspect.isfunction(value):
+                names.add(name)
+    return frozenset(names)
+
+
+def _parse_body(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _epoch_millis(value: Any) -> datetime | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**14:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    return None
+
+
+def _source_ip(context: dict[str, Any]) -> str | None:
+    identity = context.get("identity")
+    source_ip = identity.get("sourceIp") if isinstance(identity, dict) else None
+    if not isinstance(source_ip, str):
+        return None
+    try:
+        return str(ipaddress.ip_address(source_ip))
+    except ValueError:
+        return None
