@@ -29,3 +29,7 @@ lint: $(VENV)/.installed
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Every benchmarks/bench_*.py in turn; each prints its figures (speed is measured here, never in tests).
+bench: $(VENV)/.installed
+	@set -e; for script in benchmarks/bench_*.py; do $(PY) $$script; done
