@@ -16,6 +16,18 @@ DEFAULTS: dict[str, Any] = {
     "ENDPOINT_URL": None,
     # Path prefix the WebSocket routes are posted to: $connect -> {prefix}connect.
     "PATH_PREFIX": "/ws/",
+    # Origins allowed to connect ("https://example.com", "https://.example.com" for subdomains too);
+    # None: origins whose host ALLOWED_HOSTS accepts.
+    "ALLOWED_ORIGINS": None,
+    # Whether a $connect without Origin (not a browser: scripts, servers, mobile apps) may go on.
+    "ALLOW_MISSING_ORIGIN": True,
+    # Lifetime of a connect token, in seconds.
+    "CONNECT_TOKEN_MAX_AGE": 60,
+    # (attempts, seconds) allowed per source IP and per user on $connect; None disables.
+    "CONNECT_RATE_LIMIT_PER_IP": (60, 60),
+    "CONNECT_RATE_LIMIT_PER_USER": (30, 60),
+    # Cache alias holding the rate-limit counters.
+    "RATE_LIMIT_CACHE": "default",
 }
 
 
