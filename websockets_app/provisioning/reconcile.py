@@ -150,7 +150,8 @@ class _Run:
         self.api_id = found["ApiId"] if found else NEW
         self.outcome.api_id = "" if found is None else self.api_id
         region = self.desired.target.region
-        self.outcome.api_endpoint = found["ApiEndpoint"] if found else f"wss://{NEW}.execute-api.{region}.amazonaws.com"
+        host = found["ApiEndpoint"].split("://", 1)[-1] if found else f"{NEW}.execute-api.{region}.amazonaws.com"
+        self.outcome.api_endpoint = f"wss://{host}"
         self.outcome.websocket_url = self.desired.websocket_url(self.outcome.api_endpoint)
         exists = api is not None
 
