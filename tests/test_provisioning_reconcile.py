@@ -6,14 +6,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.aws_state import ACCOUNT, REGION, REGIONAL_ZONE_ID, aws_state
-from websockets_app.provisioning import (
-    CustomDomain,
-    DesiredApi,
-    LambdaTarget,
-    ProvisioningError,
-    reconcile,
-    teardown,
-)
+from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget
+from websockets_app.provisioning.reconcile import ProvisioningError, reconcile, teardown
 
 CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/abc"
 
@@ -331,7 +325,7 @@ def test_teardown_removes_everything_and_is_idempotent(aws, desired):
 
 
 def test_no_hosted_zone_for_the_domain_is_reported(aws, desired):
-    with pytest.raises(ProvisioningError, match="No public Route 53 hosted zone holds chat.example.org") as failure:
+    with pytest.raises(ProvisioningError, match=r"No public Route 53 hosted zone holds chat\.example\.org") as failure:
         run(aws, with_domain(desired, "chat.example.org"))
 
     assert failure.value.outcome.api_created is True

@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = (
     "BUILT_IN_ROUTES",
+    "ROUTE_KEY_PATTERN",
     "CustomDomain",
     "DesiredApi",
     "InvalidRoutes",
@@ -24,7 +25,8 @@ __all__ = (
 # Routes every API gets: they reach the view's connect, disconnect and action-dispatching methods.
 BUILT_IN_ROUTES = ("$connect", "$disconnect", "$default")
 # API Gateway route keys for custom routes: no "$" prefix (those are reserved), at most 128 characters.
-_ROUTE_KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+ROUTE_KEY_PATTERN = r"[A-Za-z0-9_.:-]{1,128}"
+_ROUTE_KEY_RE = re.compile(ROUTE_KEY_PATTERN)
 _FUNCTION_ARN_RE = re.compile(r"arn:[^:]+:lambda:[^:]+:\d{12}:function:[^:]+")
 
 
