@@ -97,7 +97,8 @@ def provision_and_report(
         model_admin.message_user(request, f"{row.api_name}: {error}", messages.ERROR)
         return
     count = len(outcome.changes)
-    summary = f"{count} change{'s' if count != 1 else ''} made" if count else "already up to date"
+    listed = "; ".join(str(change) for change in outcome.changes)
+    summary = f"{count} change{'s' if count != 1 else ''} made ({listed})" if count else "already up to date"
     model_admin.message_user(
         request, f"{row.api_name}: {summary}; WebSocket URL {outcome.websocket_url}", messages.SUCCESS
     )

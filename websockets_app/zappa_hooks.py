@@ -89,13 +89,7 @@ def desired_from_stage(
     stage_config: dict[str, Any], *, lambda_name: str, stage: str, target: LambdaTarget
 ) -> DesiredApi:
     """The API a stage asks for; with no ``websocket_api`` at all, a working API with sensible defaults."""
-    options = stage_config.get(SETTINGS_KEY) or {}
-    if not isinstance(options, dict):
-        raise click.ClickException(f"{SETTINGS_KEY} must be an object in zappa_settings.json")
-    unknown = sorted(set(options) - _KEYS)
-    if unknown:
-        known = ", ".join(sorted(_KEYS))
-        raise click.ClickException(f"Unknown {SETTINGS_KEY} keys: {', '.join(unknown)} (known: {known})")
+    options = _options(stage_config)
     try:
         routes = parse_routes(options.get("routes"))
     except InvalidRoutes as error:
@@ -120,8 +114,19 @@ def desired_from_stage(
     )
 
 
+def _options(stage_config: dict[str, Any]) -> dict[str, Any]:
+    options = stage_config.get(SETTINGS_KEY, {})
+    if not isinstance(options, dict):
+        raise click.ClickException(f"{SETTINGS_KEY} must be an object in zappa_settings.json")
+    unknown = sorted(set(options) - _KEYS)
+    if unknown:
+        known = ", ".join(sorted(_KEYS))
+        raise click.ClickException(f"Unknown {SETTINGS_KEY} keys: {', '.join(unknown)} (known: {known})")
+    return options
+
+
 def _desired(zappa_cli: Any) -> DesiredApi:
-    alias = (zappa_cli.stage_config.get(SETTINGS_KEY) or {}).get("lambda_alias", "")
+    alias = _options(zappa_cli.stage_config).get("lambda_alias", "")
     target = resolve_target(zappa_cli.lambda_name, alias=alias, session=zappa_cli.zappa.boto_session)
     return desired_from_stage(
         zappa_cli.stage_config, lambda_name=zappa_cli.lambda_name, stage=zappa_cli.api_stage, target=target
