@@ -91,16 +91,14 @@ def reconcile(
 ) -> Outcome:
     """Make AWS match ``desired``; with ``include_domain`` False the custom domain is left as it is."""
     run = _Run(desired, session, dry_run=dry_run, echo=echo)
-    echo(f"{'Planning' if dry_run else 'Reconciling'} WebSocket API {desired.name}..")
-    try:
+
+    def steps() -> None:
         run.api(known_api_id)
         if include_domain:
             run.domains()
         run.stale_stages()
-    except ClientError as error:
-        raise ProvisioningError(f"AWS refused a call: {error}", run.outcome) from error
-    run.summarise()
-    return run.outcome
+
+    return run.perform(f"{'Planning' if dry_run else 'Reconciling'} WebSocket API {desired.name}..", steps)
 
 
 def teardown(
@@ -113,13 +111,8 @@ def teardown(
 ) -> Outcome:
     """Delete what :func:`reconcile` made: mappings, domain, DNS record, permission, role policy and the API."""
     run = _Run(desired, session, dry_run=dry_run, echo=echo)
-    echo(f"{'Planning the removal of' if dry_run else 'Removing'} WebSocket API {desired.name}..")
-    try:
-        run.remove(known_api_id)
-    except ClientError as error:
-        raise ProvisioningError(f"AWS refused a call: {error}", run.outcome) from error
-    run.summarise()
-    return run.outcome
+    heading = f"{'Planning the removal of' if dry_run else 'Removing'} WebSocket API {desired.name}.."
+    return run.perform(heading, lambda: run.remove(known_api_id))
 
 
 class _Run:
@@ -133,6 +126,16 @@ class _Run:
         self.api_id = ""  # empty until the API exists (or, on a dry run, would)
         self._session = session or boto3.session.Session()
         self._clients: dict[str, Any] = {}
+
+    def perform(self, heading: str, steps: Callable[[], None]) -> Outcome:
+        """Print the heading, run the steps, sum up; AWS's refusals become :class:`ProvisioningError`."""
+        self.echo(heading)
+        try:
+            steps()
+        except ClientError as error:
+            raise ProvisioningError(f"AWS refused a call: {error}", self.outcome) from error
+        self.summarise()
+        return self.outcome
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
