@@ -28,6 +28,14 @@ DEFAULTS: dict[str, Any] = {
     "CONNECT_RATE_LIMIT_PER_USER": (30, 60),
     # Cache alias holding the rate-limit counters.
     "RATE_LIMIT_CACHE": "default",
+    # Route key -> Django path, for additional routes mapped to a path instead of {PATH_PREFIX}<route key>.
+    # Provisioning publishes it in the Lambda environment as WEBSOCKET_ROUTE_PATHS (JSON).
+    "ROUTE_PATHS": {},
+    # The wss:// URL browsers connect to; provisioning publishes it in the Lambda environment as WEBSOCKET_URL.
+    "URL": None,
+    # Lambda function the admin actions and commands provision for when not running on Lambda itself
+    # (on Lambda, the function is the one running: AWS_LAMBDA_FUNCTION_NAME).
+    "LAMBDA_FUNCTION_NAME": None,
 }
 
 

@@ -8,6 +8,7 @@ under :data:`ORIGINAL_EVENT_KEY` so the view can act on what AWS said, never on 
 from __future__ import annotations
 
 from base64 import b64decode
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -43,9 +44,12 @@ def is_websocket_event(event: Any) -> bool:
     return isinstance(context, dict) and context.get("eventType") in EVENT_TYPES
 
 
-def to_http_event(event: dict[str, Any], *, path_prefix: str = "/ws/") -> dict[str, Any]:
+def to_http_event(
+    event: dict[str, Any], *, path_prefix: str = "/ws/", route_paths: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Translate a WebSocket event into a REST-v1-shaped event for apig-wsgi.
 
+    ``route_paths`` sends the routes it names to their own Django paths instead of ``{path_prefix}<route>``.
     Raises :class:`InvalidWebSocketEvent` when required ``requestContext`` fields are missing or malformed.
     """
     context = event["requestContext"]
@@ -73,7 +77,7 @@ def to_http_event(event: dict[str, Any], *, path_prefix: str = "/ws/") -> dict[s
 
     http_event: dict[str, Any] = {
         "httpMethod": "POST",
-        "path": path_prefix + quote(route, safe=""),
+        "path": (route_paths or {}).get(context["routeKey"]) or path_prefix + quote(route, safe=""),
         "headers": headers,
         "queryStringParameters": _string_map(event.get("queryStringParameters")) or None,
         "body": body,

@@ -8,9 +8,12 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from websockets_app.provisioning.desired import ROUTE_KEY_PATTERN
 
 CHANNEL_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
@@ -20,6 +23,11 @@ def validate_channel_name(name: object) -> str:
     if not isinstance(name, str) or not CHANNEL_NAME_RE.fullmatch(name):
         raise ValidationError("Invalid channel: use 1 to 128 letters, digits, '-', '_' or '.'.", code="invalid")
     return name
+
+
+# Custom route keys as API Gateway accepts them ("$" keys are reserved for the built-in routes).
+route_key_validator = RegexValidator(f"^{ROUTE_KEY_PATTERN}$", "Use 1 to 128 letters, digits, '_', '.', ':' or '-'.")
+django_path_validator = RegexValidator(r"^(/[^\s]*)?$", "Give a Django path starting with '/', or leave it empty.")
 
 
 class WebSocketSessionQuerySet(models.QuerySet):
@@ -153,6 +161,9 @@ class ApiGateway(models.Model):
     stage_name = models.CharField(max_length=128, default="dev")
     stage_description = models.CharField(max_length=1024, blank=True)
     tags = models.JSONField(default=dict, blank=True)
+    lambda_alias = models.CharField(
+        max_length=128, blank=True, help_text="Lambda alias the routes invoke; empty: the function itself."
+    )
 
     # What AWS returned: filled in by provisioning, never by hand.
     api_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -170,11 +181,17 @@ class ApiGateway(models.Model):
 
 
 class ApiGatewayAdditionalRoute(models.Model):
-    """A custom route key; its messages reach the view method of the same name."""
+    """A custom route key; its messages reach the view method of the same name, or the Django path given."""
 
     api_gateway = models.ForeignKey(ApiGateway, on_delete=models.CASCADE, related_name="additional_routes")
     name = models.CharField(max_length=128, blank=True)
-    route_key = models.CharField(max_length=128)
+    route_key = models.CharField(max_length=128, validators=[route_key_validator])
+    path = models.CharField(
+        max_length=255,
+        blank=True,
+        validators=[django_path_validator],
+        help_text="Django path the route's messages are posted to; empty: the view method named like the route key.",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["api_gateway", "route_key"], name="unique_route_per_api")]
