@@ -50,6 +50,15 @@ def test_a_channel_send_reaches_its_connected_rows_only(management_api):
     assert [management_api.received(c) for c in ("A=", "B=", "C=", "D=")] == [b"hi", b"hi", b"", b""]
 
 
+def test_a_channel_joined_at_runtime_is_sent_to_like_the_connect_time_one(management_api):
+    management_api.open("A=", "B=", "C=")
+    make_session("A=")
+    make_session("B=", channel_name="lobby").join("room")
+    make_session("C=", channel_name="lobby")
+    assert WebSocketSession.objects.in_channel("room").send_message("hi") == SendResult(sent=2)
+    assert [management_api.received(c) for c in ("A=", "B=", "C=")] == [b"hi", b"hi", b""]
+
+
 def test_each_connection_is_sent_through_the_api_it_came_from(management_api):
     management_api.open("A=", "B=", "C=")
     make_session("A=")
