@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -26,6 +26,7 @@ from websockets_app.conf import conf
 from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event
 from websockets_app.exceptions import RejectEvent
 from websockets_app.models import ApiGateway, WebSocketSession
+from websockets_app.signals import websocket_connected, websocket_disconnected, websocket_message
 
 __all__ = ("ENVIRON_EVENT_KEY", "WebSocketView")
 
@@ -118,6 +119,7 @@ class WebSocketView(View):
             reason=reason if isinstance(reason, str) else "",
         )
         session.connected = False
+        websocket_disconnected.send(type(self), session=session, user=request.user, event=self.event)
         return None
 
     def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
@@ -163,6 +165,16 @@ class WebSocketView(View):
             if not 200 <= response.status_code < 300:
                 # A refused connection leaves nothing behind.
                 transaction.set_rollback(True)
+            elif self.websocket_session is not None:
+                transaction.on_commit(
+                    partial(
+                        websocket_connected.send,
+                        type(self),
+                        session=self.websocket_session,
+                        user=request.user,
+                        event=self.event,
+                    )
+                )
         return response
 
     def _dispatch_existing(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -184,7 +196,12 @@ class WebSocketView(View):
         now = timezone.now()
         WebSocketSession.objects.filter(pk=session.pk).update(last_seen_at=now)
         session.last_seen_at = now
-        return self._call(self.get_handler_name(), request, *args, **kwargs)
+        handler = self.get_handler_name()
+        response = self._call(handler, request, *args, **kwargs)
+        websocket_message.send(
+            type(self), session=session, user=request.user, event=self.event, handler=handler, response=response
+        )
+        return response
 
     def _call(self, name: str, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self._debug(f"handler {name}")
