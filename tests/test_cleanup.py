@@ -88,7 +88,7 @@ def test_nothing_to_do_is_said_plainly():
 
 
 def test_negative_keep_days_is_refused():
-    with pytest.raises(CommandError, match="--keep-days must be 0 or more."):
+    with pytest.raises(CommandError, match=r"--keep-days must be 0 or more\."):
         run("--keep-days", "-1")
 
 
