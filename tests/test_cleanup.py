@@ -27,7 +27,8 @@ def session(connection_id: str, *, age: timedelta, idle: timedelta, closed_for: 
 @pytest.fixture
 def sessions():
     session("live=", age=timedelta(minutes=30), idle=timedelta(minutes=9))
-    session("idle=", age=timedelta(minutes=30), idle=timedelta(minutes=11))
+    session("idle=", age=timedelta(minutes=30), idle=timedelta(minutes=11, seconds=5))
+    session("idle-within-resolution=", age=timedelta(minutes=30), idle=timedelta(minutes=10, seconds=30))
     session("too-old=", age=timedelta(hours=2, minutes=1), idle=timedelta(seconds=5))
     session("closed-today=", age=timedelta(hours=3), idle=timedelta(hours=3), closed_for=timedelta(hours=1))
     session("closed-last-week=", age=timedelta(days=8), idle=timedelta(days=8), closed_for=timedelta(days=8))
@@ -46,7 +47,7 @@ def remaining() -> dict[str, bool]:
 def test_closes_stale_sessions_and_deletes_every_closed_one(sessions):
     assert run() == "Marked 2 stale session(s) closed.\nDeleted 4 closed session(s).\n"
 
-    assert remaining() == {"live=": True}
+    assert remaining() == {"idle-within-resolution=": True, "live=": True}
 
 
 def test_keep_days_keeps_recently_closed_rows_and_closes_stale_ones(sessions):
@@ -55,7 +56,13 @@ def test_keep_days_keeps_recently_closed_rows_and_closes_stale_ones(sessions):
     assert output == (
         "Marked 2 stale session(s) closed.\nDeleted 1 closed session(s) (keeping those closed in the last 7 days).\n"
     )
-    assert remaining() == {"closed-today=": False, "idle=": False, "live=": True, "too-old=": False}
+    assert remaining() == {
+        "closed-today=": False,
+        "idle-within-resolution=": True,
+        "idle=": False,
+        "live=": True,
+        "too-old=": False,
+    }
     assert set(
         WebSocketSession.objects.filter(disconnect_reason=STALE_REASON).values_list("connection_id", flat=True)
     ) == {

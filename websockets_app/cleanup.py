@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from websockets_app.models import WebSocketSession, WebSocketSessionQuerySet
+from websockets_app.models import LAST_SEEN_RESOLUTION, WebSocketSession, WebSocketSessionQuerySet
 
 __all__ = ("IDLE_TIMEOUT", "MAX_CONNECTION_DURATION", "CleanupResult", "clear_sessions", "scheduled")
 
@@ -32,9 +32,13 @@ class CleanupResult:
 
 
 def stale_sessions(now: datetime) -> WebSocketSessionQuerySet:
-    """Rows still marked connected that API Gateway has certainly closed by ``now``."""
+    """Rows still marked connected that API Gateway has certainly closed by ``now``.
+
+    ``last_seen_at`` may lag the last message by :data:`LAST_SEEN_RESOLUTION`, so idleness allows for it.
+    """
     return WebSocketSession.objects.connected().filter(
-        Q(connected_at__lt=now - MAX_CONNECTION_DURATION) | Q(last_seen_at__lt=now - IDLE_TIMEOUT)
+        Q(connected_at__lt=now - MAX_CONNECTION_DURATION)
+        | Q(last_seen_at__lt=now - IDLE_TIMEOUT - LAST_SEEN_RESOLUTION)
     )
 
 

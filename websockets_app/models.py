@@ -4,9 +4,15 @@ A ``WebSocketSession`` row is the only memory a connection has between Lambda in
 cookie on ``$connect`` only, so the user found then is stored here and restored for every later event.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+# last_seen_at is written at most once per this interval (one query saved on most messages), so it may lag the
+# last message by up to this much; the cleanup allows for it before calling a connection idle.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 class WebSocketSessionQuerySet(models.QuerySet):

@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from websockets_app.conf import conf
 from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event
 from websockets_app.exceptions import RejectEvent
-from websockets_app.models import ApiGateway, WebSocketSession
+from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession
 from websockets_app.signals import websocket_connected, websocket_disconnected, websocket_message
 
 __all__ = ("ENVIRON_EVENT_KEY", "WebSocketView")
@@ -194,8 +194,9 @@ class WebSocketView(View):
         if event_type == "DISCONNECT":
             return self._call("disconnect", request, *args, **kwargs)
         now = timezone.now()
-        WebSocketSession.objects.filter(pk=session.pk).update(last_seen_at=now)
-        session.last_seen_at = now
+        if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:
+            WebSocketSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+            session.last_seen_at = now
         handler = self.get_handler_name()
         response = self._call(handler, request, *args, **kwargs)
         websocket_message.send(

@@ -1,0 +1,71 @@
+"""Shared by the benchmark scripts: a Django set up on a throwaway database, side-by-side timing, one report format.
+
+Benchmarks print figures; they never fail on a number. Each figure is a ratio against a baseline run side by side
+(interleaved rounds on the same machine), so a busy machine slows both alike.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def setup_django() -> str:
+    """Configure the example project on a fresh SQLite file (or ``DATABASE_URL``) and migrate it.
+
+    Returns a description of the database. Connections are kept open between events, as on Lambda with
+    PostgreSQL (``conn_max_age``), so a figure is the cost of an event, not of reconnecting.
+    """
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    os.environ.setdefault("AWS_REGION", "eu-west-1")
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/bench.sqlite3"
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = None
+    call_command("migrate", verbosity=0)
+    return settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+
+
+def side_by_side(
+    ours: Callable[[], object], baseline: Callable[[], object], *, per_round: int, rounds: int
+) -> tuple[float, float]:
+    """Median seconds per call of each, from interleaved rounds (after one warm-up round each)."""
+    ours_times: list[float] = []
+    baseline_times: list[float] = []
+    for round_number in range(rounds + 1):
+        for function, times in ((baseline, baseline_times), (ours, ours_times)):
+            start = time.perf_counter()
+            for _ in range(per_round):
+                function()
+            if round_number:
+                times.append((time.perf_counter() - start) / per_round)
+    return statistics.median(ours_times), statistics.median(baseline_times)
+
+
+def expect(condition: bool, what: str) -> None:
+    """Stop a benchmark whose two sides do not do the same work: its figure would mean nothing."""
+    if not condition:
+        raise SystemExit(f"benchmark set-up failed: {what}")
+
+
+def report(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n== {title}")
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {label.ljust(width)}  {value}")
+
+
+def verdict(ratio: float, goal: float) -> str:
+    return f"{ratio:.2f}x (goal <= {goal}x: {'met' if ratio <= goal else 'NOT met'})"
