@@ -26,6 +26,10 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Figures, not pass/fail: every script in benchmarks/ prints its own against a baseline run side by side.
+bench: $(VENV)/.installed
+	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
+
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .

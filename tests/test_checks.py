@@ -248,24 +248,48 @@ class TestZappaWebsocketImport:
             )
         ]
 
+    @pytest.fixture
+    def project(self, settings, tmp_path, monkeypatch):
+        """A project under BASE_DIR whose URLconf package is ``chatproject``; returns that package's directory."""
+        package = tmp_path / "chatproject"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        (package / "urls.py").write_text("urlpatterns = []\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        settings.BASE_DIR = tmp_path
+        settings.ROOT_URLCONF = "chatproject.urls"
+        __import__("chatproject.urls")
+        yield package
+        for name in ("chatproject.urls", "chatproject"):
+            sys.modules.pop(name, None)
+
     @pytest.mark.parametrize(
         "line",
         [IMPORT_LINE, "import zappa" + ".websocket\n", "    from zappa import handler, " + "websocket\n"],
     )
-    def test_an_import_in_the_projects_source_is_an_error(self, settings, tmp_path, line):
-        (tmp_path / "chat").mkdir()
-        (tmp_path / "chat" / "sockets.py").write_text("import json\n" + line)
-        settings.BASE_DIR = tmp_path
+    def test_an_import_in_the_projects_source_is_an_error(self, project, line):
+        (project / "sockets.py").write_text("import json\n" + line)
 
-        assert checks.check_zappa_websocket_import()[0].msg.startswith("zappa.websocket is imported (chat/sockets.py)")
+        assert checks.check_zappa_websocket_import()[0].msg.startswith(
+            "zappa.websocket is imported (chatproject/sockets.py)"
+        )
 
-    def test_virtualenvs_hidden_and_installed_packages_are_not_scanned(self, settings, tmp_path):
+    def test_virtualenvs_hidden_and_vendored_directories_are_not_scanned(self, project):
         for directory in ("venv", ".hidden", "node_modules/pkg", "lib/site-packages/pkg"):
-            (tmp_path / directory).mkdir(parents=True)
-            (tmp_path / directory / "module.py").write_text(self.IMPORT_LINE)
-        (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
-        (tmp_path / "notes.py").write_text('"""Never: from zappa' + '.websocket import x"""\n')
-        settings.BASE_DIR = tmp_path
+            (project / directory).mkdir(parents=True)
+            (project / directory / "module.py").write_text(self.IMPORT_LINE)
+        (project / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+        (project / "notes.py").write_text('"""Never: from zappa' + '.websocket import x"""\n')
+
+        assert checks.check_zappa_websocket_import() == []
+
+    def test_installed_packages_next_to_the_project_are_not_scanned(self, project):
+        """On Lambda, installed packages sit next to the project, under BASE_DIR: Zappa's own among them."""
+        (project / "sockets.py").write_text(self.IMPORT_LINE)
+        dist_info = project.parent / "chatproject-1.0.dist-info"
+        dist_info.mkdir()
+        (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: chatproject\nVersion: 1.0\n")
+        (dist_info / "top_level.txt").write_text("chatproject\n")
 
         assert checks.check_zappa_websocket_import() == []
 

@@ -7,6 +7,7 @@ Every id is stable (listed in the README) and every message says how to fix it. 
 from __future__ import annotations
 
 import difflib
+import importlib.metadata
 import json
 import os
 import re
@@ -207,10 +208,19 @@ def check_url_pattern(**kwargs: Any) -> list[CheckMessage]:
 
 @register()
 def check_zappa_websocket_import(**kwargs: Any) -> list[CheckMessage]:
-    """E006: importing ``zappa.websocket`` makes Zappa deploy a second WebSocket API of its own."""
+    """E006: importing ``zappa.websocket`` makes Zappa deploy a second WebSocket API of its own.
+
+    Looks at what the process has imported, and at the project's own source (its apps, settings and URLconf under
+    BASE_DIR, not installed packages: on Lambda those sit next to the project).
+    """
     places = ["the running process (sys.modules)"] if "zappa.websocket" in sys.modules else []
-    base_dir = _base_dir()
-    places.extend(str(path.relative_to(base_dir)) for path in _python_files(base_dir) if _imports_zappa_websocket(path))
+    base_dir = _base_dir().resolve()
+    places.extend(
+        str(path.relative_to(base_dir))
+        for root in _project_packages(base_dir)
+        for path in _python_files(root)
+        if _imports_zappa_websocket(path)
+    )
     if not places:
         return []
     return [
@@ -290,8 +300,31 @@ def _zappa_stages() -> dict[str, dict[str, Any]]:
     return {stage: resolved(stage) for stage in raw if isinstance(raw[stage], dict)}
 
 
+def _project_packages(base_dir: Path) -> list[Path]:
+    """Top-level packages of the installed apps, settings and URLconf that live under BASE_DIR and that no
+    installed distribution provides."""
+    from django.apps import apps
+
+    distributed = set(importlib.metadata.packages_distributions())
+    names = [config.name for config in apps.get_app_configs()]
+    names.extend(name for name in (settings.SETTINGS_MODULE, settings.ROOT_URLCONF) if isinstance(name, str))
+    roots: list[Path] = []
+    for top_level in sorted({name.partition(".")[0] for name in names} - distributed):
+        module = sys.modules.get(top_level)
+        location = getattr(module, "__file__", None)
+        if not location:
+            continue
+        root = Path(location).resolve().parent if Path(location).name == "__init__.py" else Path(location).resolve()
+        if root.is_relative_to(base_dir) and root not in roots:
+            roots.append(root)
+    return roots
+
+
 def _python_files(root: Path) -> Iterator[Path]:
-    """The project's own Python files: no virtualenvs, hidden or installed-package directories."""
+    """A package's Python files (or the one module), without hidden, vendored or virtualenv directories."""
+    if root.is_file():
+        yield root
+        return
     for directory, subdirectories, files in os.walk(root):
         subdirectories[:] = [
             name

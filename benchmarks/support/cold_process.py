@@ -1,7 +1,7 @@
 """One cold start, run as its own process by benchmarks/cold_start.py: import a handler, answer one event.
 
 Usage: cold_process.py PACKAGE_DIR HANDLER EVENT_JSON. PACKAGE_DIR plays the root of the Lambda package (where
-zappa_settings.py is); prints the answer's status and the seconds spent importing and answering, as JSON.
+zappa_settings.py is); prints the answer, its status and the seconds spent importing and answering, as JSON.
 """
 
 import json
@@ -18,4 +18,5 @@ imported = time.perf_counter()
 context = types.SimpleNamespace(function_name="bench", aws_request_id="1", get_remaining_time_in_millis=lambda: 30000)
 response = handler(json.loads(event_json), context)
 done = time.perf_counter()
-print(json.dumps({"status": response["statusCode"], "import": imported - start, "event": done - imported}))
+status = response.get("statusCode") if isinstance(response, dict) else None
+print(json.dumps({"status": status, "response": response, "import": imported - start, "event": done - imported}))
