@@ -179,7 +179,10 @@ class WebSocketView(View):
 
     def _dispatch_existing(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
         connection_id = self.event["requestContext"]["connectionId"]
-        session = WebSocketSession.objects.select_related("user").filter(connection_id=connection_id).first()
+        try:
+            session = WebSocketSession.objects.select_related("user").get(connection_id=connection_id)
+        except WebSocketSession.DoesNotExist:
+            session = None
         if event_type == "DISCONNECT":
             if session is None:
                 self._leave_tombstone(connection_id)
