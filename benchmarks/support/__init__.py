@@ -18,16 +18,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def setup_django() -> str:
-    """Configure the example project on a fresh SQLite file (or ``DATABASE_URL``) and migrate it.
+    """Configure the example project on a throwaway database, migrated and emptied; returns its engine's name.
 
-    Returns a description of the database. Connections are kept open between events, as on Lambda with
-    PostgreSQL (``conn_max_age``), so a figure is the cost of an event, not of reconnecting.
+    The database is a fresh SQLite file, or ``BENCH_DATABASE_URL`` (e.g. a PostgreSQL database kept for the
+    purpose: it is flushed). ``DATABASE_URL`` is never used, so a benchmark cannot touch real data. Connections are
+    kept open between events, as on Lambda with PostgreSQL (``conn_max_age``), so a figure is the cost of an
+    event, not of reconnecting.
     """
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     os.environ.setdefault("AWS_REGION", "eu-west-1")
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/bench.sqlite3"
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or (
+        f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/bench.sqlite3"
+    )
     import django
     from django.conf import settings
     from django.core.management import call_command
@@ -35,6 +38,7 @@ def setup_django() -> str:
     django.setup()
     settings.DATABASES["default"]["CONN_MAX_AGE"] = None
     call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
     return settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
 
 
