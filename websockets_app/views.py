@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from websockets_app.conf import conf
 from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event
 from websockets_app.exceptions import RejectEvent
+from websockets_app.messaging import connecting
 from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession
 from websockets_app.signals import websocket_connected, websocket_disconnected, websocket_message
 
@@ -160,7 +161,8 @@ class WebSocketView(View):
 
     def _dispatch_connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.channel_name = self.get_channel_name(request)
-        with transaction.atomic():
+        # AWS answers 410 to posts during $connect: messaging must neither send to it nor mark it closed.
+        with connecting(self.event["requestContext"]["connectionId"]), transaction.atomic():
             response = self._call("connect", request, *args, **kwargs)
             if not 200 <= response.status_code < 300:
                 # A refused connection leaves nothing behind.

@@ -29,6 +29,7 @@ __all__ = ("WebSocketConnection", "WebSocketTestClient", "keep_test_database_con
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 _connection_numbers = itertools.count(1)
+_REQUEST_SIGNALS = (signals.request_started, signals.request_finished)
 # boto3 signs every request, so it needs credentials even for the local stub; real ones are never replaced.
 _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -36,13 +37,13 @@ _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 @contextmanager
 def keep_test_database_connection() -> Iterator[None]:
     """Keep the connection holding the test's transaction open across a request, as Django's test Client does."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
+    # Reconnect only what was connected here, so nesting (the client inside a test's own fixture) is harmless.
+    disconnected = [signal for signal in _REQUEST_SIGNALS if signal.disconnect(close_old_connections)]
     try:
         yield
     finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
+        for signal in disconnected:
+            signal.connect(close_old_connections)
 
 
 class WebSocketConnection:
