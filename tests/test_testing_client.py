@@ -104,6 +104,34 @@ def test_a_connection_the_app_deletes_gets_its_disconnect(websocket_client):
     assert WebSocketSession.objects.get(connection_id=connection.connection_id).connected is False
 
 
+@pytest.mark.urls("tests.urls")
+def test_captures_what_the_app_sends_with_send_message(websocket_client):
+    websocket_client.force_login(get_user_model().objects.create_user("alice"))
+    alice = websocket_client.connect(channel="room-1")
+    websocket_client.logout()
+    bob, elsewhere = websocket_client.connect(channel="room-1"), websocket_client.connect(channel="room-2")
+
+    assert alice.send_json({"action": "say", "text": "hello"}) == {"statusCode": 200, "body": ""}
+
+    assert alice.received_json() == bob.received_json() == [{"from": "alice", "text": "hello"}]
+    assert elsewhere.received == []
+
+
+def test_send_message_from_test_code_is_captured_and_gone_rows_are_closed(websocket_client):
+    open_connection, closed = websocket_client.connect(), websocket_client.connect()
+    closed_row = WebSocketSession.objects.get(connection_id=closed.connection_id)
+    management_api().delete_connection(ConnectionId=closed.connection_id)  # AWS forgets it; the row says open
+
+    sessions = WebSocketSession.objects.filter(
+        connection_id__in=[open_connection.connection_id, closed_row.connection_id]
+    )
+    outcome = sessions.send_message("ping")
+
+    assert (outcome.sent, outcome.gone, outcome.failed) == (1, [closed.connection_id], {})
+    assert open_connection.received == ["ping"]
+    assert WebSocketSession.objects.get(pk=closed_row.pk).connected is False
+
+
 def test_the_endpoint_override_lasts_only_as_long_as_the_client(db):
     with WebSocketTestClient() as client:
         assert conf.ENDPOINT_URL.startswith("http://127.0.0.1:")
