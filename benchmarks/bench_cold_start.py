@@ -8,7 +8,6 @@ Lambda: ``zappa_settings.py`` (written by ``zappa save-python-settings-file``) i
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from support import ROOT, expect, report, verdict
+from support import ROOT, blank_zappa_project, expect, report, run, verdict
 
 from websockets_app.testing.events import message_event
 
@@ -34,12 +33,6 @@ BASELINE_EVENT = {
     "isBase64Encoded": False,
     "requestContext": {"stage": "dev", "identity": {"sourceIp": "203.0.113.7"}},
 }
-
-
-def run(args: list[str], *, cwd: Path, env: dict[str, str]) -> str:
-    completed = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    expect(completed.returncode == 0, f"{args[:3]} failed:\n{completed.stdout}\n{completed.stderr}")
-    return completed.stdout
 
 
 def prepare(work: Path) -> tuple[dict, dict]:
@@ -76,21 +69,8 @@ def prepare(work: Path) -> tuple[dict, dict]:
         env=lambda_env,
     )
 
-    run([str(BIN / "django-admin"), "startproject", "blank", str(work)], cwd=work, env=lambda_env)
-    (work / "zappa_settings.json").write_text(
-        json.dumps(
-            {
-                "bench": {
-                    "django_settings": "blank.settings",
-                    "project_name": "blank",
-                    "aws_region": "eu-west-1",
-                    "runtime": "python3.11",
-                    "s3_bucket": "bench-bucket",
-                }
-            }
-        )
-    )
-    run([str(BIN / "zappa"), "save-python-settings-file", "bench"], cwd=work, env=lambda_env)
+    stage = blank_zappa_project(work, BIN, lambda_env)
+    run([str(BIN / "zappa"), "save-python-settings-file", stage], cwd=work, env=lambda_env)
     # As on Lambda, the package root holds the project and zappa_settings.py.
     (ours_dir / "project").symlink_to(ROOT / "project")
     (ours_dir / "websockets_app").symlink_to(ROOT / "websockets_app")

@@ -8,7 +8,6 @@ virtualenvs are cached in the temp directory, keyed by what they install.
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -19,21 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-from support import ROOT, expect, report, verdict
+from support import ROOT, blank_zappa_project, expect, report, run, verdict
 
 from websockets_app.testing.events import connect_event, message_event
 
 GOAL_MB = 20.0
 MB = 1024 * 1024
 CHILD = str(Path(__file__).resolve().parent / "support" / "cold_process.py")
-
-
-def run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> None:
-    completed = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    expect(
-        completed.returncode == 0,
-        f"{' '.join(args[:3])} failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}",
-    )
 
 
 def virtualenv(requirements: list[str]) -> Path:
@@ -91,9 +82,7 @@ def boot(zip_path: Path, directory: Path, venv: Path) -> str:
         {"manage": "check"},
     ):
         args = [*python, CHILD, str(directory), "project.lambda_handler.lambda_handler", json.dumps(event)]
-        completed = subprocess.run(args, cwd=directory, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-        expect(completed.returncode == 0, f"the package failed on {event}:\n{completed.stderr[-3000:]}")
-        answers.append(json.loads(completed.stdout.strip().splitlines()[-1])["response"])
+        answers.append(json.loads(run(args, cwd=directory, env=env).strip().splitlines()[-1])["response"])
     expect(answers[0]["statusCode"] == 200 and answers[1]["statusCode"] == 200, f"answers: {answers}")
     return f"$connect {answers[0]['statusCode']}, message {answers[1]['body']}, zappa manage check {answers[2]}"
 
@@ -121,21 +110,8 @@ def main() -> None:
         blank = work / "blank"
         blank.mkdir()
         baseline_venv = virtualenv(baseline_requirements)
-        run([str(baseline_venv / "bin" / "django-admin"), "startproject", "blank", str(blank)], cwd=work)
-        (blank / "zappa_settings.json").write_text(
-            json.dumps(
-                {
-                    "bench": {
-                        "django_settings": "blank.settings",
-                        "project_name": "blank",
-                        "aws_region": "eu-west-1",
-                        "runtime": "python3.11",
-                        "s3_bucket": "bench-bucket",
-                    }
-                }
-            )
-        )
-        package(baseline_venv, blank, "bench", baseline_zip)
+        stage = blank_zappa_project(blank, baseline_venv / "bin")
+        package(baseline_venv, blank, stage, baseline_zip)
 
         boots = boot(ours_zip, work / "unzipped", virtualenv(requirements))
         ours, baseline = ours_zip.stat().st_size / MB, baseline_zip.stat().st_size / MB

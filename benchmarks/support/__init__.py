@@ -6,8 +6,10 @@ Benchmarks print figures; they never fail on a number. Each figure is a ratio ag
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -62,6 +64,30 @@ def expect(condition: bool, what: str) -> None:
     """Stop a benchmark whose two sides do not do the same work: its figure would mean nothing."""
     if not condition:
         raise SystemExit(f"benchmark set-up failed: {what}")
+
+
+def run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run a command the benchmark depends on; its output, or the benchmark stops with the command's errors."""
+    completed = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    expect(
+        completed.returncode == 0,
+        f"{' '.join(args[:3])} failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}",
+    )
+    return completed.stdout
+
+
+def blank_zappa_project(directory: Path, bin_dir: Path, env: dict[str, str] | None = None) -> str:
+    """The baseline: ``django-admin startproject blank`` with a minimal Zappa stage; returns the stage's name."""
+    run([str(bin_dir / "django-admin"), "startproject", "blank", str(directory)], cwd=directory, env=env)
+    stage = {
+        "django_settings": "blank.settings",
+        "project_name": "blank",
+        "aws_region": "eu-west-1",
+        "runtime": "python3.11",
+        "s3_bucket": "bench-bucket",
+    }
+    (directory / "zappa_settings.json").write_text(json.dumps({"bench": stage}))
+    return "bench"
 
 
 def report(title: str, rows: list[tuple[str, str]]) -> None:
