@@ -55,7 +55,10 @@ def main() -> None:
         "isBase64Encoded": False,
         "requestContext": {"stage": "dev", "identity": {"sourceIp": "203.0.113.7"}},
     }
-    expect(lambda_handler(connect_event(connection_id="bench="), None)["statusCode"] == 200, "$connect answers 200")
+    expect(
+        lambda_handler(connect_event(connection_id="bench=", origin=None), None)["statusCode"] == 200,
+        "$connect answers 200",
+    )
     message = message_event(body='{"action": "whoami"}', connection_id="bench=")
     ours_answer, bare_answer = lambda_handler(message, None), bare_handler(bare_event, None)
     expect(ours_answer["body"] == bare_answer["body"], f"same answers: {ours_answer} {bare_answer}")

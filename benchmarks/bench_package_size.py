@@ -77,7 +77,7 @@ def boot(zip_path: Path, directory: Path, venv: Path) -> str:
     run([*python, "manage.py", "migrate", "--verbosity", "0"], cwd=directory, env=env)
     answers = []
     for event in (
-        connect_event(connection_id="boot="),
+        connect_event(connection_id="boot=", origin=None),
         message_event(connection_id="boot=", body='{"action": "whoami"}'),
         {"manage": "check"},
     ):

@@ -38,7 +38,10 @@ def main() -> None:
     rows = []
     for who, connection_id, connect_cookies in (("anonymous", "anon=", None), ("logged in", "alice=", cookies)):
         rows.append(
-            (f"$connect ({who})", str(queries(connect_event(connection_id=connection_id, cookies=connect_cookies))))
+            (
+                f"$connect ({who})",
+                str(queries(connect_event(connection_id=connection_id, cookies=connect_cookies, origin=None))),
+            )
         )
         message = message_event(connection_id=connection_id, body='{"action": "whoami"}')
         steady = queries(message)

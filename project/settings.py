@@ -5,6 +5,7 @@ insecure key and a SQLite file. On Lambda, DEBUG defaults to off and ``SECRET_KE
 set, so a forgotten variable fails loudly instead of running an insecure site.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -122,4 +123,9 @@ LOGGING = {
     "loggers": {"websockets_app": {"handlers": ["console"], "level": os.environ.get("WEBSOCKETS_LOG_LEVEL", "INFO")}},
 }
 
-WEBSOCKETS: dict = {}
+# What provisioning publishes in the Lambda environment: the API's URL, default channel and route -> path map.
+WEBSOCKETS: dict = {
+    "URL": os.environ.get("WEBSOCKET_URL") or None,
+    "DEFAULT_CHANNEL_NAME": os.environ.get("WEBSOCKET_DEFAULT_CHANNEL") or "default",
+    "ROUTE_PATHS": json.loads(os.environ.get("WEBSOCKET_ROUTE_PATHS") or "{}"),
+}

@@ -49,6 +49,16 @@ class TestHttpEvents:
 
         assert location(lambda_handler(event, None)) == "/admin/login/?next=/admin/"
 
+    def test_http_api_payload_1_0_keeps_the_named_stage_in_urls(self, lambda_handler):
+        event = rest_v1_event(path="/dev/admin/", domain_name="http123456.execute-api.eu-west-1.amazonaws.com")
+        event["version"] = "1.0"
+        event["requestContext"]["path"] = "/dev/admin/"
+
+        response = lambda_handler(event, None)
+
+        assert response["statusCode"] == 302
+        assert location(response) == "/dev/admin/login/?next=/dev/admin/"
+
     def test_http_v2_named_stage_is_stripped_and_kept_in_urls(self, lambda_handler):
         response = lambda_handler(http_v2_event(raw_path="/dev/admin/", stage="dev"), None)
 

@@ -133,8 +133,9 @@ def test_send_message_from_test_code_is_captured_and_gone_rows_are_closed(websoc
 
 
 def test_the_endpoint_override_lasts_only_as_long_as_the_client(db):
+    before = dict(settings.WEBSOCKETS)
     with WebSocketTestClient() as client:
         assert conf.ENDPOINT_URL.startswith("http://127.0.0.1:")
         assert client.connect().accepted
     assert conf.ENDPOINT_URL is None
-    assert settings.WEBSOCKETS == {}
+    assert settings.WEBSOCKETS == before

@@ -16,6 +16,26 @@ DEFAULTS: dict[str, Any] = {
     "ENDPOINT_URL": None,
     # Path prefix the WebSocket routes are posted to: $connect -> {prefix}connect.
     "PATH_PREFIX": "/ws/",
+    # Origins allowed to connect ("https://example.com", "https://.example.com" for subdomains too);
+    # None: origins whose host ALLOWED_HOSTS accepts.
+    "ALLOWED_ORIGINS": None,
+    # Whether a $connect without Origin (not a browser: scripts, servers, mobile apps) may go on.
+    "ALLOW_MISSING_ORIGIN": True,
+    # Lifetime of a connect token, in seconds.
+    "CONNECT_TOKEN_MAX_AGE": 60,
+    # (attempts, seconds) allowed per source IP and per user on $connect; None disables.
+    "CONNECT_RATE_LIMIT_PER_IP": (60, 60),
+    "CONNECT_RATE_LIMIT_PER_USER": (30, 60),
+    # Cache alias holding the rate-limit counters.
+    "RATE_LIMIT_CACHE": "default",
+    # Route key -> Django path, for additional routes mapped to a path instead of {PATH_PREFIX}<route key>.
+    # Provisioning publishes it in the Lambda environment as WEBSOCKET_ROUTE_PATHS (JSON).
+    "ROUTE_PATHS": {},
+    # The wss:// URL browsers connect to; provisioning publishes it in the Lambda environment as WEBSOCKET_URL.
+    "URL": None,
+    # Lambda function the admin actions and commands provision for when not running on Lambda itself
+    # (on Lambda, the function is the one running: AWS_LAMBDA_FUNCTION_NAME).
+    "LAMBDA_FUNCTION_NAME": None,
     # send_message: connections posted to at once per process (also each client's HTTP connection pool size).
     "SEND_CONCURRENCY": 64,
     # send_message: seconds to open a connection to / wait for an answer from the management API.

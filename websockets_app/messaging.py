@@ -350,7 +350,7 @@ def _build_client(
         max_pool_connections=pool_size,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         tcp_keepalive=True,
     )
     return _boto3_session().client("apigatewaymanagementapi", endpoint_url=url, region_name=region, config=config)

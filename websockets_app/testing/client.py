@@ -152,7 +152,7 @@ class WebSocketTestClient:
         channel: str | None = None,
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
-        origin: str = "https://example.com",
+        origin: str | None = None,
         connection_id: str | None = None,
     ) -> WebSocketConnection:
         """Send ``$connect``; the connection's :attr:`~WebSocketConnection.accepted` says whether the app took it."""
