@@ -138,4 +138,4 @@ def test_the_endpoint_override_lasts_only_as_long_as_the_client(db):
         assert conf.ENDPOINT_URL.startswith("http://127.0.0.1:")
         assert client.connect().accepted
     assert conf.ENDPOINT_URL is None
-    assert settings.WEBSOCKETS == before
+    assert before == settings.WEBSOCKETS
