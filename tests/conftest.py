@@ -1,6 +1,6 @@
 import pytest
-from django.core import signals
-from django.db import close_old_connections
+
+from websockets_app.testing import WebSocketTestClient, keep_test_database_connection
 
 # The management_api fixture: moto's @connections API answering 410/413/429 as AWS does.
 pytest_plugins = ["tests.management_api"]
@@ -8,19 +8,18 @@ pytest_plugins = ["tests.management_api"]
 
 @pytest.fixture
 def lambda_handler():
-    """The real Lambda entry point, with the test's database connection kept open.
-
-    Like Django's test client, stop request signals from closing the connection that holds the test transaction.
-    """
+    """The real Lambda entry point, with the test's database connection kept open (as Django's test client does)."""
     from project.lambda_handler import lambda_handler
 
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
+    with keep_test_database_connection():
         yield lambda_handler
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def websocket_client(db):
+    """The app's own test client, driving the project's real lambda_handler."""
+    with WebSocketTestClient("project.lambda_handler.lambda_handler") as client:
+        yield client
 
 
 @pytest.fixture(autouse=True)

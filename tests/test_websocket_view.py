@@ -5,9 +5,10 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from tests.aws_events import API_ID, DOMAIN_NAME, STAGE, connect_event, disconnect_event, message_event
-from websockets_app.models import ApiGateway, WebSocketSession
+from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls")]
 
@@ -228,19 +229,32 @@ class TestMessageDispatch:
 
         assert response == {"statusCode": 410, "body": "Gone: unknown or closed connection."}
 
-    def test_message_updates_last_seen(self, lambda_handler, connected):
-        before = WebSocketSession.objects.get().last_seen_at
+    def test_message_updates_last_seen_once_it_is_a_minute_old(self, lambda_handler, connected):
+        a_minute_ago = timezone.now() - LAST_SEEN_RESOLUTION
+        WebSocketSession.objects.update(last_seen_at=a_minute_ago)
 
         lambda_handler(message_event(connection_id=connected, body='{"action": "echo"}'), None)
 
-        assert WebSocketSession.objects.get().last_seen_at > before
+        assert WebSocketSession.objects.get().last_seen_at > a_minute_ago
 
-    def test_a_message_costs_two_queries(self, lambda_handler, connected, django_assert_num_queries):
+    def test_a_message_costs_two_queries_when_last_seen_is_old(
+        self, lambda_handler, connected, django_assert_num_queries
+    ):
+        WebSocketSession.objects.update(last_seen_at=timezone.now() - LAST_SEEN_RESOLUTION)
         with django_assert_num_queries(2):
             lambda_handler(message_event(connection_id=connected, body='{"action": "echo"}'), None)
 
+    def test_a_message_costs_one_query_while_last_seen_is_recent(
+        self, lambda_handler, connected, django_assert_num_queries
+    ):
+        before = WebSocketSession.objects.get().last_seen_at
+        with django_assert_num_queries(1):
+            lambda_handler(message_event(connection_id=connected, body='{"action": "echo"}'), None)
+        assert WebSocketSession.objects.get().last_seen_at == before
+
     def test_a_message_from_a_user_costs_two_queries(self, lambda_handler, alice_cookie, django_assert_num_queries):
         lambda_handler(connect_event(connection_id="a=", cookies=alice_cookie), None)
+        WebSocketSession.objects.update(last_seen_at=timezone.now() - LAST_SEEN_RESOLUTION)
 
         with django_assert_num_queries(2):
             response = lambda_handler(message_event(connection_id="a=", body='{"action": "echo"}'), None)

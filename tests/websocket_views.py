@@ -6,6 +6,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from websockets_app.exceptions import RejectEvent
+from websockets_app.models import WebSocketSession
 from websockets_app.permissions import AnyOf
 from websockets_app.views import WebSocketView
 
@@ -39,6 +40,12 @@ class ActionView(WebSocketView):
 
     def debuglog(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         return JsonResponse({"log": self.debug_log})
+
+    def say(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        """Send the text to everyone in the sender's channel, the sender included."""
+        WebSocketSession.objects.filter(channel_name=self.websocket_session.channel_name).send_message(
+            {"from": request.user.get_username() or "anonymous", "text": self.body.get("text")}
+        )
 
     def reject(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         raise RejectEvent(422, "Unprocessable: reject always refuses.")

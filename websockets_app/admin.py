@@ -7,14 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute, WebSocketSession
-from websockets_app.provisioning.reconcile import ProvisioningError
-from websockets_app.provisioning.records import NoLambdaFunction, provision
 
 _PROVISIONED_FIELDS = (
     "api_id",
@@ -91,6 +88,12 @@ def provision_and_report(
     model_admin: admin.ModelAdmin, request: HttpRequest, row: ApiGateway, *, include_domain: bool
 ) -> None:
     """Run the reconcile for one row and tell the admin user what it did, or why AWS refused."""
+    # Imported here: Django imports admin modules on every cold start, and boto3 is needed by these actions only.
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from websockets_app.provisioning.reconcile import ProvisioningError
+    from websockets_app.provisioning.records import NoLambdaFunction, provision
+
     try:
         outcome = provision(row, include_domain=include_domain, echo=lambda line: None)
     except (NoLambdaFunction, ProvisioningError, ClientError, BotoCoreError) as error:

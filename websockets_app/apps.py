@@ -5,3 +5,6 @@ class WebSocketsAppConfig(AppConfig):
     name = "websockets_app"
     verbose_name = "WebSockets"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from websockets_app import checks  # noqa: F401  (registers the system checks)

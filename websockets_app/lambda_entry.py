@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -141,13 +142,30 @@ def _zappa_handler(event: Any, context: Any) -> Any:
 
 
 def load_zappa_environment() -> None:
-    """On Lambda, let Zappa apply its packaged settings (environment, remote env, Django settings) first.
+    """On Lambda, apply the settings Zappa packaged (``zappa_settings.py``) before Django starts.
 
-    Zappa writes ``zappa_settings.py`` into the package it deploys; its absence means we are not on a
-    Zappa-built Lambda (tests, the local emulator), and there is nothing to load.
+    Zappa writes ``zappa_settings.py`` into the package it deploys; its absence means we are not on a Zappa-built
+    Lambda (tests, the local emulator), and there is nothing to load. The usual settings (environment variables,
+    log level, Django settings module) are applied here without importing Zappa's handler, which brings boto3 and
+    werkzeug into every cold start; settings only Zappa's machinery can apply (``remote_env`` from S3,
+    ``slim_handler``'s project archive) are handed to it.
     """
     if importlib.util.find_spec("zappa_settings") is None:
         return
-    from zappa.handler import LambdaHandler as ZappaLambdaHandler
+    import zappa_settings
 
-    ZappaLambdaHandler()
+    if getattr(zappa_settings, "REMOTE_ENV", None) or getattr(zappa_settings, "ARCHIVE_PATH", None):
+        from zappa.handler import LambdaHandler as ZappaLambdaHandler
+
+        ZappaLambdaHandler()
+        return
+    if getattr(zappa_settings, "LOG_LEVEL", None):
+        logging.getLogger().setLevel(zappa_settings.LOG_LEVEL)
+    os.environ["SERVERTYPE"] = "AWS Lambda"
+    os.environ["FRAMEWORK"] = "Zappa"
+    for name, setting in (("PROJECT", "PROJECT_NAME"), ("STAGE", "API_STAGE")):
+        if isinstance(getattr(zappa_settings, setting, None), str):
+            os.environ[name] = getattr(zappa_settings, setting)
+    os.environ.update(getattr(zappa_settings, "ENVIRONMENT_VARIABLES", None) or {})
+    if getattr(zappa_settings, "DJANGO_SETTINGS", None):
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", zappa_settings.DJANGO_SETTINGS)

@@ -5,6 +5,7 @@ cookie on ``$connect`` only, so the user found then is stored here and restored 
 """
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -32,6 +33,10 @@ def validate_channel_name(name: object) -> str:
 # Custom route keys as API Gateway accepts them ("$" keys are reserved for the built-in routes).
 route_key_validator = RegexValidator(f"^{ROUTE_KEY_PATTERN}$", "Use 1 to 128 letters, digits, '_', '.', ':' or '-'.")
 django_path_validator = RegexValidator(r"^(/[^\s]*)?$", "Give a Django path starting with '/', or leave it empty.")
+
+# last_seen_at is written at most once per this interval (one query saved on most messages), so it may lag the
+# last message by up to this much; the cleanup allows for it before calling a connection idle.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 class WebSocketSessionQuerySet(models.QuerySet):

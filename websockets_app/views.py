@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -27,10 +27,11 @@ from websockets_app.conf import conf
 from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event
 from websockets_app.exceptions import RejectEvent
 from websockets_app.messaging import connecting
-from websockets_app.models import ApiGateway, WebSocketSession, validate_channel_name
+from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession, validate_channel_name
 from websockets_app.origins import origin_allowed
 from websockets_app.permissions import Requirement, has_permissions
 from websockets_app.ratelimit import within_limit
+from websockets_app.signals import websocket_connected, websocket_disconnected, websocket_message
 from websockets_app.tokens import redeem_connect_token
 
 __all__ = ("WebSocketView",)
@@ -135,6 +136,7 @@ class WebSocketView(View):
             raise RejectEvent(410, "Gone: unknown connection.")
         WebSocketSession.objects.filter(pk=session.pk).mark_closed(**self._disconnect_details())
         session.connected = False
+        websocket_disconnected.send(type(self), session=session, user=request.user, event=self.event)
         return None
 
     def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
@@ -200,6 +202,16 @@ class WebSocketView(View):
             response = self._call("connect", request, *args, **kwargs)
             if not 200 <= response.status_code < 300:
                 transaction.set_rollback(True)
+            elif self.websocket_session is not None:
+                transaction.on_commit(
+                    partial(
+                        websocket_connected.send,
+                        type(self),
+                        session=self.websocket_session,
+                        user=request.user,
+                        event=self.event,
+                    )
+                )
         return response
 
     def _connecting_user(self, request: HttpRequest) -> Any:
@@ -232,7 +244,10 @@ class WebSocketView(View):
 
     def _dispatch_existing(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
         connection_id = self.event["requestContext"]["connectionId"]
-        session = WebSocketSession.objects.select_related("user").filter(connection_id=connection_id).first()
+        try:
+            session = WebSocketSession.objects.select_related("user").get(connection_id=connection_id)
+        except WebSocketSession.DoesNotExist:
+            session = None
         if event_type == "DISCONNECT":
             if session is None:
                 self._leave_tombstone(connection_id)
@@ -248,12 +263,17 @@ class WebSocketView(View):
         if event_type == "DISCONNECT":
             return self._call("disconnect", request, *args, **kwargs)
         now = timezone.now()
-        WebSocketSession.objects.filter(pk=session.pk).update(last_seen_at=now)
-        session.last_seen_at = now
-        handler_name = self.get_handler_name()
+        if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:
+            WebSocketSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+            session.last_seen_at = now
+        handler = self.get_handler_name()
         self._check_permissions(request, self.permission_required)
-        self._check_permissions(request, self.action_permissions.get(handler_name, ()))
-        return self._call(handler_name, request, *args, **kwargs)
+        self._check_permissions(request, self.action_permissions.get(handler, ()))
+        response = self._call(handler, request, *args, **kwargs)
+        websocket_message.send(
+            type(self), session=session, user=request.user, event=self.event, handler=handler, response=response
+        )
+        return response
 
     def _call(self, name: str, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self._debug(f"handler {name}")

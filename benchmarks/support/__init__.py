@@ -1,0 +1,101 @@
+"""Shared by the benchmark scripts: a Django set up on a throwaway database, side-by-side timing, one report format.
+
+Benchmarks print figures; they never fail on a number. Each figure is a ratio against a baseline run side by side
+(interleaved rounds on the same machine), so a busy machine slows both alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def setup_django() -> str:
+    """Configure the example project on a throwaway database, migrated and emptied; returns its engine's name.
+
+    The database is a fresh SQLite file, or ``BENCH_DATABASE_URL`` (e.g. a PostgreSQL database kept for the
+    purpose: it is flushed). ``DATABASE_URL`` is never used, so a benchmark cannot touch real data. Connections are
+    kept open between events, as on Lambda with PostgreSQL (``conn_max_age``), so a figure is the cost of an
+    event, not of reconnecting.
+    """
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    os.environ.setdefault("AWS_REGION", "eu-west-1")
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or (
+        f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/bench.sqlite3"
+    )
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = None
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    return settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+
+
+def side_by_side(
+    ours: Callable[[], object], baseline: Callable[[], object], *, per_round: int, rounds: int
+) -> tuple[float, float]:
+    """Median seconds per call of each, from interleaved rounds (after one warm-up round each)."""
+    ours_times: list[float] = []
+    baseline_times: list[float] = []
+    for round_number in range(rounds + 1):
+        for function, times in ((baseline, baseline_times), (ours, ours_times)):
+            start = time.perf_counter()
+            for _ in range(per_round):
+                function()
+            if round_number:
+                times.append((time.perf_counter() - start) / per_round)
+    return statistics.median(ours_times), statistics.median(baseline_times)
+
+
+def expect(condition: bool, what: str) -> None:
+    """Stop a benchmark whose two sides do not do the same work: its figure would mean nothing."""
+    if not condition:
+        raise SystemExit(f"benchmark set-up failed: {what}")
+
+
+def run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run a command the benchmark depends on; its output, or the benchmark stops with the command's errors."""
+    completed = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    expect(
+        completed.returncode == 0,
+        f"{' '.join(args[:3])} failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}",
+    )
+    return completed.stdout
+
+
+def blank_zappa_project(directory: Path, bin_dir: Path, env: dict[str, str] | None = None) -> str:
+    """The baseline: ``django-admin startproject blank`` with a minimal Zappa stage; returns the stage's name."""
+    run([str(bin_dir / "django-admin"), "startproject", "blank", str(directory)], cwd=directory, env=env)
+    stage = {
+        "django_settings": "blank.settings",
+        "project_name": "blank",
+        "aws_region": "eu-west-1",
+        "runtime": "python3.11",
+        "s3_bucket": "bench-bucket",
+    }
+    (directory / "zappa_settings.json").write_text(json.dumps({"bench": stage}))
+    return "bench"
+
+
+def report(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n== {title}")
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {label.ljust(width)}  {value}")
+
+
+def verdict(ratio: float, goal: float) -> str:
+    return f"{ratio:.2f}x (goal <= {goal}x: {'met' if ratio <= goal else 'NOT met'})"

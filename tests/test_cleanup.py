@@ -1,0 +1,107 @@
+"""clearWebSocketSessions: closes what API Gateway has certainly closed, deletes closed rows, says what it did."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from websockets_app.cleanup import STALE_REASON, scheduled
+from websockets_app.models import WebSocketSession
+
+pytestmark = pytest.mark.django_db
+
+
+def session(connection_id: str, *, age: timedelta, idle: timedelta, closed_for: timedelta | None = None):
+    now = timezone.now()
+    return WebSocketSession.objects.create(
+        connection_id=connection_id,
+        connected=closed_for is None,
+        connected_at=now - age,
+        last_seen_at=now - idle,
+        disconnected_at=None if closed_for is None else now - closed_for,
+    )
+
+
+@pytest.fixture
+def sessions():
+    session("live=", age=timedelta(minutes=30), idle=timedelta(minutes=9))
+    session("idle=", age=timedelta(minutes=30), idle=timedelta(minutes=11, seconds=5))
+    session("idle-within-resolution=", age=timedelta(minutes=30), idle=timedelta(minutes=10, seconds=30))
+    session("too-old=", age=timedelta(hours=2, minutes=1), idle=timedelta(seconds=5))
+    session("closed-today=", age=timedelta(hours=3), idle=timedelta(hours=3), closed_for=timedelta(hours=1))
+    session("closed-last-week=", age=timedelta(days=8), idle=timedelta(days=8), closed_for=timedelta(days=8))
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("clearWebSocketSessions", *args, stdout=out)
+    return out.getvalue()
+
+
+def remaining() -> dict[str, bool]:
+    return dict(WebSocketSession.objects.order_by("connection_id").values_list("connection_id", "connected"))
+
+
+def test_closes_stale_sessions_and_deletes_every_closed_one(sessions):
+    assert run() == "Marked 2 stale session(s) closed.\nDeleted 4 closed session(s).\n"
+
+    assert remaining() == {"idle-within-resolution=": True, "live=": True}
+
+
+def test_keep_days_keeps_recently_closed_rows_and_closes_stale_ones(sessions):
+    output = run("--keep-days", "7")
+
+    assert output == (
+        "Marked 2 stale session(s) closed.\nDeleted 1 closed session(s) (keeping those closed in the last 7 days).\n"
+    )
+    assert remaining() == {
+        "closed-today=": False,
+        "idle-within-resolution=": True,
+        "idle=": False,
+        "live=": True,
+        "too-old=": False,
+    }
+    assert set(
+        WebSocketSession.objects.filter(disconnect_reason=STALE_REASON).values_list("connection_id", flat=True)
+    ) == {
+        "idle=",
+        "too-old=",
+    }
+
+
+def test_dry_run_changes_nothing_and_says_what_it_would_do(sessions):
+    before = remaining()
+
+    assert run("--dry-run") == "Would mark 2 stale session(s) closed.\nWould delete 4 closed session(s).\n"
+    assert run("--dry-run", "--keep-days", "7") == (
+        "Would mark 2 stale session(s) closed.\n"
+        "Would delete 1 closed session(s) (keeping those closed in the last 7 days).\n"
+    )
+    assert remaining() == before
+
+
+def test_closed_rows_without_a_close_time_count_as_old(sessions):
+    WebSocketSession.objects.create(connection_id="tombstone=", connected=False, disconnected_at=None)
+
+    run("--keep-days", "7")
+
+    assert "tombstone=" not in remaining()
+
+
+def test_nothing_to_do_is_said_plainly():
+    assert run() == "Marked 0 stale session(s) closed.\nDeleted 0 closed session(s).\n"
+
+
+def test_negative_keep_days_is_refused():
+    with pytest.raises(CommandError, match=r"--keep-days must be 0 or more\."):
+        run("--keep-days", "-1")
+
+
+def test_zappa_schedule_entry_point_reads_its_kwargs(sessions):
+    assert scheduled({"detail-type": "Scheduled Event", "kwargs": {"keep_days": 7}}, None) == {
+        "marked_closed": 2,
+        "deleted": 1,
+    }
+    assert scheduled({"detail-type": "Scheduled Event", "kwargs": {}}, None) == {"marked_closed": 0, "deleted": 3}
