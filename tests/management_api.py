@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 import botocore.endpoint
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 from moto.apigatewaymanagementapi.models import ApiGatewayManagementApiBackend, apigatewaymanagementapi_backends
 from moto.apigatewaymanagementapi.responses import ApiGatewayManagementApiResponse
@@ -23,6 +24,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 
 from tests.aws_events import REGION
+from websockets_app import messaging
 
 ERROR_CODES = {
     403: "ForbiddenException",
@@ -56,8 +58,11 @@ class ManagementApi:
         for connection_id in connection_ids:
             self.backend.get_connection(connection_id)
 
-    def fail(self, connection_id: str, *statuses: int) -> None:
-        """Answer the next requests for ``connection_id`` with these statuses, one per attempt."""
+    def fail(self, connection_id: str, *statuses: int | str) -> None:
+        """Answer the next requests for ``connection_id`` with these statuses, one per attempt.
+
+        ``"timeout"`` makes an attempt time out, as a read from an unanswering endpoint does.
+        """
         self.scripted.setdefault(connection_id, []).extend(statuses)
 
     def received(self, connection_id: str) -> bytes | None:
@@ -70,7 +75,10 @@ class ManagementApi:
         self.requests.append((response.method, unquote(response.uri)))
         statuses = self.scripted.get(connection_id)
         if statuses:
-            raise ScriptedError(statuses.pop(0))
+            status = statuses.pop(0)
+            if status == "timeout":
+                raise ReadTimeoutError(endpoint_url=unquote(response.uri))
+            raise ScriptedError(status)
         if connection_id not in self.backend.connections:
             raise ScriptedError(410)
         if response.method == "DELETE":
@@ -92,5 +100,7 @@ def management_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementApi]:
     for name in ("post_to_connection", "get_connection", "delete_connection"):
         monkeypatch.setattr(ApiGatewayManagementApiResponse, name, answer)
     monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=api.sleeps.append))
+    # Clients keep botocore's retry quota: each test starts with fresh ones, as a new Lambda container does.
+    monkeypatch.setattr(messaging, "_clients", {})
     with mock_aws():
         yield api

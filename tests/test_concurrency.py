@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
-from tests.aws_events import connect_event, disconnect_event, message_event
+from tests.aws_events import STAGE, connect_event, disconnect_event, message_event
 from tests.websocket_views import SlowConnectView
 from websockets_app.models import WebSocketSession
+from websockets_app.testing.management_api import StubConnection, management_api_stub
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -52,6 +53,42 @@ def test_shuffled_lifecycles_lose_and_duplicate_nothing(lambda_handler, no_rate_
     assert sorted(counts) == ids
     assert set(counts.values()) == {1}
     assert not WebSocketSession.objects.filter(connected=True).exists()
+
+
+def test_broadcasts_interleaved_with_connects_and_disconnects(lambda_handler, settings):
+    """Sends read rows that other threads are opening and closing: each lands once, on a connected row."""
+    stub = management_api_stub()
+    settings.WEBSOCKETS = {
+        "CONNECT_RATE_LIMIT_PER_IP": None,
+        "CONNECT_RATE_LIMIT_PER_USER": None,
+        "ENDPOINT_URL": f"{stub.url}/{STAGE}",
+    }
+    ids = [f"bc{n:03d}=" for n in range(40)]
+    for cid in [*ids, "speaker="]:
+        stub.open(StubConnection(connection_id=cid, source_ip="203.0.113.7"))
+    lambda_handler(connect_event(connection_id="speaker=", query={"channel": "race"}), None)
+    events = []
+    for cid in ids:
+        events.append(connect_event(connection_id=cid, query={"channel": "race"}))
+        events.append(disconnect_event(connection_id=cid))
+    events += [
+        message_event(connection_id="speaker=", body=json.dumps({"action": "broadcast", "n": n})) for n in range(20)
+    ]
+    random.Random(99).shuffle(events)
+
+    responses = run_in_threads(lambda_handler, events)
+
+    assert all(response["statusCode"] < 500 for response in responses)
+    broadcasts = [json.loads(r["body"]) for r in responses if r["body"].startswith('{"sent"')]
+    assert len(broadcasts) == 20
+    assert all(result["gone"] == 0 and result["failed"] == 0 for result in broadcasts)
+    for cid in ids:
+        received = [json.loads(message)["n"] for message in stub._open[cid].received]
+        assert len(received) == len(set(received))  # never twice the same broadcast
+        stub.close(cid)
+    stub.close("speaker=")
+    assert list(WebSocketSession.objects.filter(connected=True).values_list("connection_id", flat=True)) == ["speaker="]
+    assert WebSocketSession.objects.count() == 41
 
 
 def test_connects_without_disconnects_all_stay_connected(lambda_handler, no_rate_limits):

@@ -38,6 +38,10 @@ class ActionView(WebSocketView):
     def sendmessage(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         return describe(self, request, "sendmessage")
 
+    def broadcast(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        result = WebSocketSession.objects.in_channel(self.websocket_session.channel_name).send_message(self.body)
+        return JsonResponse({"sent": result.sent, "gone": len(result.gone), "failed": len(result.failed)})
+
     def debuglog(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         return JsonResponse({"log": self.debug_log})
 

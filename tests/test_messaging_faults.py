@@ -1,0 +1,82 @@
+"""Broadcasts under every failure AWS can answer, mixed: each connection ends in exactly one outcome."""
+
+import pytest
+from django.test.utils import override_settings
+
+from tests.aws_events import API_ID, STAGE
+from websockets_app.messaging import GONE_REASON
+from websockets_app.models import WebSocketSession
+
+pytestmark = pytest.mark.django_db
+
+TIMED_OUT = "ReadTimeoutError: Read timeout on endpoint URL"
+# What AWS answers each attempt (botocore's standard mode makes up to 3), and the outcome expected.
+SCENARIOS = {
+    "ok": ([], "sent"),
+    "gone": ([410], "gone"),
+    "throttled once": ([429], "sent"),
+    "throttled twice": ([429, 429], "sent"),
+    "throttled throughout": ([429, 429, 429], "LimitExceededException (HTTP 429)"),
+    "throttled then gone": ([429, 410], "gone"),
+    "server error once": ([500], "sent"),
+    "server error throughout": ([500, 500, 500], "InternalServerErrorException (HTTP 500)"),
+    "timeout once": (["timeout"], "sent"),
+    "timeout throughout": (["timeout", "timeout", "timeout"], TIMED_OUT),
+    "timeout then server error": (["timeout", 500], "sent"),
+    "forbidden": ([403], "ForbiddenException (HTTP 403)"),
+    "too large for aws": ([413], "PayloadTooLargeException (HTTP 413)"),
+}
+
+
+def open_connections(management_api, scenarios: dict, rounds: int) -> dict[str, str]:
+    expected = {}
+    for name, (answers, outcome) in scenarios.items():
+        for n in range(rounds):
+            connection_id = f"{name.replace(' ', '-')}-{n}="
+            WebSocketSession.objects.create(connection_id=connection_id, channel_name="all", api_id=API_ID, stage=STAGE)
+            management_api.open(connection_id)
+            management_api.fail(connection_id, *answers)
+            expected[connection_id] = outcome
+    return expected
+
+
+def test_every_failure_mixed_in_one_broadcast(management_api):
+    expected = open_connections(management_api, SCENARIOS, rounds=3)
+
+    with override_settings(WEBSOCKETS={"SEND_CONCURRENCY": 8}):
+        result = WebSocketSession.objects.in_channel("all").send_message({"type": "news"})
+
+    sent = {cid for cid, outcome in expected.items() if outcome == "sent"}
+    gone = {cid for cid, outcome in expected.items() if outcome == "gone"}
+    failed = {cid: outcome for cid, outcome in expected.items() if outcome not in ("sent", "gone")}
+    assert (result.sent, sorted(result.gone), sorted(result.failed)) == (len(sent), sorted(gone), sorted(failed))
+    assert {cid: reason.split(': "')[0] for cid, reason in result.failed.items()} == failed
+    delivered = {cid for cid in expected if management_api.received(cid) == b'{"type":"news"}'}
+    assert delivered == sent
+    closed = dict(WebSocketSession.objects.filter(connected=False).values_list("connection_id", "disconnect_reason"))
+    assert closed == dict.fromkeys(gone, GONE_REASON)
+    assert len(management_api.requests) == len(expected) + 3 * sum(map(retries, SCENARIOS.values()))
+
+
+def retries(scenario: tuple[list, str]) -> int:
+    """Retries botocore makes: one per leading throttling, 5xx or timeout answer, two at most."""
+    answers, _ = scenario
+    leading = 0
+    for answer in answers:
+        if answer not in (429, 500, "timeout"):
+            break
+        leading += 1
+    return min(leading, 2)
+
+
+def test_mass_failure_stops_retrying_instead_of_storming(management_api):
+    """botocore's retry quota ends retries once failures pile up; every connection is still accounted for."""
+    expected = open_connections(management_api, {"down": ([500, 500, 500], "failed")}, rounds=200)
+
+    result = WebSocketSession.objects.in_channel("all").send_message("hi")
+
+    assert (result.sent, result.gone, sorted(result.failed)) == (0, [], sorted(expected))
+    assert set(result.failed.values()) == {"InternalServerErrorException (HTTP 500)"}
+    # botocore's quota: 500 tokens, 14 per retry after an error that is not throttling.
+    assert len(management_api.requests) == 200 + 500 // 14
+    assert WebSocketSession.objects.filter(connected=True).count() == 200
