@@ -23,13 +23,14 @@ def _websocket_context(
     *,
     event_type: str,
     route_key: str,
-    connection_id: str,
-    source_ip: str,
-    api_id: str,
-    stage: str,
-    domain_name: str,
-    connected_at: int,
+    connection_id: str = "conn-1=",
+    source_ip: str = "203.0.113.7",
+    api_id: str = API_ID,
+    stage: str = STAGE,
+    domain_name: str = DOMAIN_NAME,
+    connected_at: int = CONNECTED_AT,
 ) -> dict[str, Any]:
+    """The ``requestContext`` every WebSocket event carries; the event builders take its keyword arguments."""
     request_id = f"req{next(_request_ids):08d}="
     return {
         "routeKey": route_key,
@@ -50,25 +51,24 @@ def _websocket_context(
 
 def connect_event(
     *,
-    connection_id: str = "conn-1=",
     cookies: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
     origin: str | None = "https://www.example.com",
-    source_ip: str = "203.0.113.7",
-    api_id: str = API_ID,
-    stage: str = STAGE,
-    domain_name: str = DOMAIN_NAME,
-    connected_at: int = CONNECTED_AT,
+    **connection: Any,
 ) -> dict[str, Any]:
-    """A $connect event: the only one with the browser's headers, cookies and query string."""
+    """A $connect event: the only one with the browser's headers, cookies and query string.
+
+    ``connection`` takes ``connection_id``, ``source_ip``, ``api_id``, ``stage``, ``domain_name``, ``connected_at``.
+    """
+    context = _websocket_context(event_type="CONNECT", route_key="$connect", **connection)
     all_headers = {
-        "Host": domain_name,
+        "Host": context["domainName"],
         "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
         "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
         "Sec-WebSocket-Version": "13",
         "X-Amzn-Trace-Id": "Root=1-65540000-0123456789abcdef01234567",
-        "X-Forwarded-For": source_ip,
+        "X-Forwarded-For": context["identity"]["sourceIp"],
         "X-Forwarded-Port": "443",
         "X-Forwarded-Proto": "https",
     }
@@ -80,16 +80,7 @@ def connect_event(
     event: dict[str, Any] = {
         "headers": all_headers,
         "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
-        "requestContext": _websocket_context(
-            event_type="CONNECT",
-            route_key="$connect",
-            connection_id=connection_id,
-            source_ip=source_ip,
-            api_id=api_id,
-            stage=stage,
-            domain_name=domain_name,
-            connected_at=connected_at,
-        ),
+        "requestContext": context,
         "isBase64Encoded": False,
     }
     if query:
@@ -98,59 +89,21 @@ def connect_event(
     return event
 
 
-def message_event(
-    *,
-    body: str | bytes = "",
-    route_key: str = "$default",
-    connection_id: str = "conn-1=",
-    source_ip: str = "203.0.113.7",
-    api_id: str = API_ID,
-    stage: str = STAGE,
-    domain_name: str = DOMAIN_NAME,
-    connected_at: int = CONNECTED_AT,
-) -> dict[str, Any]:
+def message_event(*, body: str | bytes = "", route_key: str = "$default", **connection: Any) -> dict[str, Any]:
     """A MESSAGE event: no headers, only the frame's body (base64 for binary frames)."""
-    context = _websocket_context(
-        event_type="MESSAGE",
-        route_key=route_key,
-        connection_id=connection_id,
-        source_ip=source_ip,
-        api_id=api_id,
-        stage=stage,
-        domain_name=domain_name,
-        connected_at=connected_at,
-    )
+    context = _websocket_context(event_type="MESSAGE", route_key=route_key, **connection)
     context["messageId"] = f"msg{next(_request_ids)}="
     if isinstance(body, bytes):
         return {"requestContext": context, "body": base64.b64encode(body).decode(), "isBase64Encoded": True}
     return {"requestContext": context, "body": body, "isBase64Encoded": False}
 
 
-def disconnect_event(
-    *,
-    connection_id: str = "conn-1=",
-    status_code: int = 1001,
-    reason: str = "Going away",
-    source_ip: str = "203.0.113.7",
-    api_id: str = API_ID,
-    stage: str = STAGE,
-    domain_name: str = DOMAIN_NAME,
-    connected_at: int = CONNECTED_AT,
-) -> dict[str, Any]:
+def disconnect_event(*, status_code: int = 1001, reason: str = "Going away", **connection: Any) -> dict[str, Any]:
     """A $disconnect event: a few near-empty headers and the close code and reason."""
-    context = _websocket_context(
-        event_type="DISCONNECT",
-        route_key="$disconnect",
-        connection_id=connection_id,
-        source_ip=source_ip,
-        api_id=api_id,
-        stage=stage,
-        domain_name=domain_name,
-        connected_at=connected_at,
-    )
+    context = _websocket_context(event_type="DISCONNECT", route_key="$disconnect", **connection)
     context["disconnectStatusCode"] = status_code
     context["disconnectReason"] = reason
-    headers = {"Host": domain_name, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
+    headers = {"Host": context["domainName"], "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
     return {
         "headers": headers,
         "multiValueHeaders": {name: [value] for name, value in headers.items()},
