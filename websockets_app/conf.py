@@ -16,6 +16,12 @@ DEFAULTS: dict[str, Any] = {
     "ENDPOINT_URL": None,
     # Path prefix the WebSocket routes are posted to: $connect -> {prefix}connect.
     "PATH_PREFIX": "/ws/",
+    # Dotted path of the Lambda handler the local emulator (runserver) calls; None: websockets_app's own entry
+    # point around Django's WSGI application.
+    "LAMBDA_HANDLER": None,
+    # The ws(s):// URL pages connect to ("{host}" becomes the page's host). None: the ApiGateway row's custom
+    # domain or execute-api URL with its stage. runserver points it at the emulator.
+    "WEBSOCKET_URL": None,
 }
 
 
