@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -317,3 +318,32 @@ def test_a_connection_is_closed_at_its_maximum_lifetime_even_when_busy(settings,
         beat_until_closed(websocket)
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1001, "Going away")
     assert recorder.events("MESSAGE") != []
+
+
+def test_management_api_refuses_callers_off_this_machine(emulator):
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"hi", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/@connections/abc=",
+        "raw_path": b"/@connections/abc=",
+        "query_string": b"",
+        "headers": [],
+        "client": ("192.0.2.10", 50000),
+    }
+    asyncio.run(emulator.app(scope, receive, send))
+    assert sent == [
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [(b"content-type", b"application/json"), (b"x-amzn-errortype", b"ForbiddenException")],
+        },
+        {"type": "http.response.body", "body": b'{"message": "Forbidden"}'},
+    ]

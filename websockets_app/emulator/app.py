@@ -277,7 +277,9 @@ def _http_response(response: dict[str, Any]) -> tuple[int, list[tuple[bytes, byt
         name: [value] for name, value in (response.get("headers") or {}).items()
     }
     headers = [
-        (name.encode("latin-1"), str(value).encode("latin-1")) for name, values in multi.items() for value in values
+        (name.encode("latin-1"), str(value).strip().encode("latin-1"))
+        for name, values in multi.items()
+        for value in values
     ]
     body = response.get("body") or ""
     if response.get("isBase64Encoded"):
