@@ -7,15 +7,13 @@ Without it the tests are skipped locally; in CI (``CI`` set) they fail, so a mis
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
 import pytest
 
 from tests.emulator_support import RecordingHandler, of_type, running_emulator
+from tests.runserver_process import manage, runserver
 from websockets_app.emulator.limits import Limits
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,8 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "tests" / "_generated"
+SCREENSHOTS = Path(__file__).resolve().parent / "_generated"
 TIMEOUT_MS = 15_000
 
 
@@ -52,32 +49,15 @@ def browser():
 
 
 @pytest.fixture
-def runserver(tmp_path):
-    """``manage.py runserver`` in its own process on a free port, with a fresh SQLite database and one user."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "PYTHONUNBUFFERED": "1"}
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
-    create_user = "from django.contrib.auth.models import User; User.objects.create_user('alice', password='pw-a-1')"
-    subprocess.run([*manage, "shell", "-c", create_user], env=env, check=True, cwd=ROOT)
-    server = subprocess.Popen(
-        [*manage, "runserver", "--noreload", "127.0.0.1:0"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        for line in server.stdout:
-            started = re.search(r"Starting development server at (http://127\.0\.0\.1:\d+)/", line)
-            if started:
-                yield started.group(1)
-                break
-        else:
-            pytest.fail("runserver exited before serving")
-    finally:
-        server.terminate()
-        server.wait(10)
+def server_url(tmp_path):
+    """``manage.py runserver`` in its own process, on a fresh SQLite database with one user."""
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    with runserver(database_url) as (url, _):
+        create_user = (
+            "from django.contrib.auth.models import User; User.objects.create_user('alice', password='pw-a-1')"
+        )
+        manage(database_url, "shell", "-c", create_user)
+        yield url
 
 
 def wait_for_text(page, text):
@@ -88,16 +68,16 @@ def messages(page):
     return page.locator("#messages li").all_inner_texts()
 
 
-def test_two_pages_chat_through_runserver(browser, runserver):
+def test_two_pages_chat_through_runserver(browser, server_url):
     anonymous = browser.new_context().new_page()
     alice = browser.new_context().new_page()
     elsewhere = browser.new_context().new_page()
-    anonymous.goto(f"{runserver}/?channel=room-1")
-    alice.goto(f"{runserver}/login/?next=/%3Fchannel%3Droom-1")
+    anonymous.goto(f"{server_url}/?channel=room-1")
+    alice.goto(f"{server_url}/login/?next=/%3Fchannel%3Droom-1")
     alice.fill("input[name=username]", "alice")
     alice.fill("input[name=password]", "pw-a-1")
     alice.click("button[type=submit]")
-    elsewhere.goto(f"{runserver}/?channel=room-2")
+    elsewhere.goto(f"{server_url}/?channel=room-2")
     for page in (anonymous, alice, elsewhere):
         page.locator("#status.connected").wait_for(timeout=TIMEOUT_MS)
     assert alice.inner_text("#me") == "alice"
