@@ -26,6 +26,9 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+bench: $(VENV)/.installed
+	for script in benchmarks/*.py; do PYTHONPATH=. $(PY) $$script || exit 1; done
+
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .

@@ -33,6 +33,7 @@ def runserver(database_url: str, *, log_level: str = "INFO") -> Iterator[tuple[s
         text=True,
     )
     lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(line.rstrip("\n") for line in server.stdout), daemon=True)
     try:
         for line in server.stdout:
             lines.append(line.rstrip("\n"))
@@ -41,12 +42,14 @@ def runserver(database_url: str, *, log_level: str = "INFO") -> Iterator[tuple[s
                 break
         else:
             raise RuntimeError("runserver exited before serving:\n" + "\n".join(lines))
-        # Keep reading, or a full pipe would stall the server.
-        threading.Thread(target=lambda: lines.extend(line.rstrip("\n") for line in server.stdout), daemon=True).start()
+        reader.start()  # keep reading, or a full pipe would stall the server
         yield started.group(1), lines
     finally:
         server.terminate()
         server.wait(10)
+        if reader.is_alive():
+            reader.join(10)
+        server.stdout.close()
 
 
 def _environment(database_url: str) -> dict[str, str]:
