@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.db import connections
+
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
 from websockets_app.emulator.server import BackgroundServer, bind, build_app, emulator_settings
 
@@ -14,7 +16,12 @@ Call = tuple[dict[str, Any], Any]
 
 
 class RecordingHandler:
-    """Wraps a lambda_handler and records every event with its answer, so a test can wait for one."""
+    """Wraps a lambda_handler and records every event with its answer, so a test can wait for one.
+
+    It closes the worker thread's database connections after each event: the test's emulator is dropped while the
+    test process goes on, and a persistent (PostgreSQL) connection left in a dead worker would keep the test
+    database busy.
+    """
 
     def __init__(self, handler: Callable[[dict[str, Any], Any], Any]) -> None:
         self.handler = handler
@@ -22,7 +29,10 @@ class RecordingHandler:
         self._changed = threading.Condition()
 
     def __call__(self, event: dict[str, Any], context: Any) -> Any:
-        response = self.handler(event, context)
+        try:
+            response = self.handler(event, context)
+        finally:
+            connections.close_all()
         with self._changed:
             self.calls.append((event, response))
             self._changed.notify_all()

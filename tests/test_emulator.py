@@ -202,7 +202,8 @@ def test_a_failing_lambda_answers_the_client_as_api_gateway_does(settings, lambd
             raise RuntimeError("boom")
         return lambda_handler(event, context)
 
-    with running_emulator(settings, failing_on_messages) as emulator, connect(ws_url(emulator)) as websocket:
+    recorder = RecordingHandler(failing_on_messages)
+    with running_emulator(settings, recorder) as emulator, connect(ws_url(emulator)) as websocket:
         websocket.send("hello")
         error = json.loads(websocket.recv(timeout=10))
     assert error["message"] == "Internal server error"
