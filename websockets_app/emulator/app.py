@@ -129,9 +129,8 @@ class EmulatorApp:
         await receive()  # websocket.connect
         connection_id = _new_connection_id()
         connected_at = time.time()
-        connected_at_ms = int(connected_at * 1000)
         event = aws_events.connect_event(
-            self.api, connection_id=connection_id, connected_at=connected_at_ms, scope=scope
+            self.api, connection_id=connection_id, connected_at=int(connected_at * 1000), scope=scope
         )
         response = await self._invoke(event)
         status = 502 if response is None else response["statusCode"]
@@ -159,16 +158,7 @@ class EmulatorApp:
             code, reason = await self._serve_messages(connection, receive)
         finally:
             self.registry.remove(connection_id)
-        event = aws_events.disconnect_event(
-            self.api,
-            connection_id=connection_id,
-            connected_at=connected_at_ms,
-            source_ip=connection.source_ip,
-            status_code=code,
-            reason=reason,
-        )
-        response = await self._invoke(event)
-        status = 502 if response is None else response["statusCode"]
+        _, _, status = await self._invoke_for(connection, aws_events.disconnect_event, status_code=code, reason=reason)
         self._log(f'WebSocket $disconnect {connection_id} {status} ({code} "{reason}")')
 
     async def _serve_messages(self, connection: LiveConnection, receive: Receive) -> tuple[int, str]:
@@ -199,16 +189,9 @@ class EmulatorApp:
     async def _handle_message(self, connection: LiveConnection, message: dict[str, Any]) -> None:
         body: str | bytes = message["text"] if message.get("text") is not None else message["bytes"]
         route_key = select_route(self.route_selection_expression, body, self.routes)
-        event = aws_events.message_event(
-            self.api,
-            connection_id=connection.connection_id,
-            connected_at=int(connection.connected_at * 1000),
-            source_ip=connection.source_ip,
-            route_key=route_key,
-            body=body,
+        event, response, status = await self._invoke_for(
+            connection, aws_events.message_event, route_key=route_key, body=body
         )
-        response = await self._invoke(event)
-        status = 502 if response is None else response["statusCode"]
         self._log(f"WebSocket {route_key} {connection.connection_id} {status}")
         if response is None:
             # What API Gateway tells the client when the integration fails.
@@ -221,6 +204,20 @@ class EmulatorApp:
                 await connection.post(json.dumps(error).encode())
 
     # Invoking the Lambda and logging.
+
+    async def _invoke_for(
+        self, connection: LiveConnection, build: Callable[..., dict[str, Any]], **fields: Any
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
+        """Build an event of an accepted connection and invoke; the event, the answer and its status."""
+        event = build(
+            self.api,
+            connection_id=connection.connection_id,
+            connected_at=int(connection.connected_at * 1000),
+            source_ip=connection.source_ip,
+            **fields,
+        )
+        response = await self._invoke(event)
+        return event, response, 502 if response is None else response["statusCode"]
 
     async def _invoke(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """Run ``lambda_handler`` in a worker thread; ``None`` when it raised (logged with its traceback)."""
