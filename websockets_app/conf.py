@@ -22,6 +22,16 @@ DEFAULTS: dict[str, Any] = {
     # The ws(s):// URL pages connect to ("{host}" becomes the page's host). None: the ApiGateway row's custom
     # domain or execute-api URL with its stage. runserver points it at the emulator.
     "WEBSOCKET_URL": None,
+    # send_message: connections posted to at once per process (also each client's HTTP connection pool size).
+    "SEND_CONCURRENCY": 64,
+    # send_message: seconds to open a connection to / wait for an answer from the management API.
+    "SEND_CONNECT_TIMEOUT": 2,
+    "SEND_READ_TIMEOUT": 5,
+    # send_message: attempts per message under botocore's "standard" retry mode (throttling, 5xx, timeouts).
+    "SEND_MAX_ATTEMPTS": 3,
+    # send_message: connections one Lambda invocation sends to; a larger broadcast goes out in batches through
+    # Zappa's asynchronous tasks (README, "Sending messages", gives the figures behind it).
+    "SEND_BATCH_SIZE": 5000,
 }
 
 

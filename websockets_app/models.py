@@ -4,9 +4,14 @@ A ``WebSocketSession`` row is the only memory a connection has between Lambda in
 cookie on ``$connect`` only, so the user found then is stored here and restored for every later event.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from websockets_app.messaging import SendResult
 
 
 class WebSocketSessionQuerySet(models.QuerySet):
@@ -21,6 +26,12 @@ class WebSocketSessionQuerySet(models.QuerySet):
             disconnect_status_code=status_code,
             disconnect_reason=reason[:255],
         )
+
+    def send_message(self, data: Any) -> "SendResult":
+        """Send ``data`` to the connected rows (see ``websockets_app.messaging``)."""
+        from websockets_app.messaging import send_to_queryset
+
+        return send_to_queryset(self, data)
 
 
 class WebSocketSession(models.Model):
@@ -61,6 +72,24 @@ class WebSocketSession(models.Model):
     def __str__(self) -> str:
         state = "connected" if self.connected else "closed"
         return f"{self.connection_id} ({self.channel_name}, {state})"
+
+    def send_message(self, data: Any) -> "SendResult":
+        """Send ``data`` to this connection; the summary says whether it was sent, gone or failed."""
+        from websockets_app.messaging import send_to_session
+
+        return send_to_session(self, data)
+
+    def close(self) -> bool:
+        """Disconnect from the server side; False when it was already gone. The row is marked closed."""
+        from websockets_app.messaging import close_connection
+
+        return close_connection(self)
+
+    def info(self) -> dict[str, Any] | None:
+        """The management API's connection info, or None (and the row marked closed) when it is gone."""
+        from websockets_app.messaging import connection_info
+
+        return connection_info(self)
 
 
 class ApiGateway(models.Model):

@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from websockets_app.conf import conf
 from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event
 from websockets_app.exceptions import RejectEvent
+from websockets_app.messaging import connecting
 from websockets_app.models import ApiGateway, WebSocketSession
 
 __all__ = ("ENVIRON_EVENT_KEY", "WebSocketView")
@@ -158,7 +159,8 @@ class WebSocketView(View):
 
     def _dispatch_connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.channel_name = self.get_channel_name(request)
-        with transaction.atomic():
+        # AWS answers 410 to posts during $connect: messaging must neither send to it nor mark it closed.
+        with connecting(self.event["requestContext"]["connectionId"]), transaction.atomic():
             response = self._call("connect", request, *args, **kwargs)
             if not 200 <= response.status_code < 300:
                 # A refused connection leaves nothing behind.

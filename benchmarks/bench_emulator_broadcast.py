@@ -5,7 +5,7 @@ WebSocket clients to one channel, and has ``--senders`` of them each send ``--me
 chat broadcasts every message to the whole room through ``send_message`` and the emulator's ``@connections`` API,
 so each message should reach every client. Prints deliveries per second and how many were lost; asserts nothing.
 
-    PYTHONPATH=. python benchmarks/emulator_broadcast.py [--clients 200] [--senders 20] [--messages 5]
+    PYTHONPATH=. python benchmarks/bench_emulator_broadcast.py [--clients 200] [--senders 20] [--messages 5]
 
 ``DATABASE_URL`` picks the database (default: a temporary SQLite file).
 """

@@ -1,0 +1,180 @@
+"""Benchmark: ``send_message`` to N connections against the plain sequential ``post_to_connection`` loop.
+
+A stub management endpoint runs in its own process and answers every ``POST /@connections/{id}`` after a fixed
+latency, as API Gateway does from inside its region. Both ways send the same message to the same N rows through
+the same stub, one after the other in one run; the figures are wall time and the CPU this process spent per
+delivered message (Lambda bills the CPU: about a third of a core at 512 MB). Warm figures: each way first sends
+to a few connections so clients, pools and threads exist, as they do in a warm Lambda.
+
+    python benchmarks/bench_send_message.py [--connections 300 3000] [--latency-ms 20] [--repeat 3] [--concurrency 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL_SPEEDUP = 40
+GOAL_CPU_MS = 0.5
+API_ID = "benchapi01"
+STAGE = "bench"
+WARM_UP = 20
+
+
+def serve_stub(latency: float, port_sink: Any) -> None:
+    """The stub endpoint: HTTP/1.1 with keep-alive, an empty 200 after ``latency`` seconds for every request."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                if length:
+                    await reader.readexactly(length)
+                await asyncio.sleep(latency)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        port_sink.send(server.sockets[0].getsockname()[1])
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def measure(action: Callable[[], int]) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds of this process, messages delivered) for one run of ``action``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    delivered = action()
+    return time.perf_counter() - wall, time.process_time() - cpu, delivered
+
+
+def setup_django(database: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    os.environ.setdefault("AWS_REGION", "eu-west-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "benchmark")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "benchmark")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def run(connections: int, latency_ms: float, repeat: int, endpoint: str) -> tuple[float, float]:
+    import boto3
+    from django.conf import settings
+    from django.utils import timezone
+
+    from websockets_app.conf import conf
+    from websockets_app.models import WebSocketSession
+
+    WebSocketSession.objects.all().delete()
+    WebSocketSession.objects.bulk_create(
+        WebSocketSession(
+            connection_id=f"bench{i:06d}=",
+            channel_name="warm-up" if i < WARM_UP else "bench",
+            api_id=API_ID,
+            stage=STAGE,
+        )
+        for i in range(connections + WARM_UP)
+    )
+    settings.WEBSOCKETS = {**settings.WEBSOCKETS, "ENDPOINT_URL": endpoint}
+    message = {"type": "chat", "user": "alice", "text": "Hello, everyone! " * 8, "at": timezone.now()}
+    warm_up = WebSocketSession.objects.filter(channel_name="warm-up")
+    measured = WebSocketSession.objects.filter(channel_name="bench")
+    plain_client = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name="eu-west-1")
+
+    def with_send_message(rows: Any) -> Callable[[], int]:
+        return lambda: rows.send_message(message).sent
+
+    def sequential_loop(rows: Any) -> Callable[[], int]:
+        def loop() -> int:
+            from websockets_app.encoding import encode_message
+
+            data = encode_message(message)
+            sent = 0
+            for connection_id in rows.values_list("connection_id", flat=True):
+                plain_client.post_to_connection(ConnectionId=connection_id, Data=data)
+                sent += 1
+            return sent
+
+        return loop
+
+    figures = {}
+    for name, make in (("send_message", with_send_message), ("sequential loop", sequential_loop)):
+        make(warm_up)()
+        runs = [measure(make(measured)) for _ in range(repeat)]
+        for _wall, _cpu, delivered in runs:
+            if delivered != connections:
+                raise SystemExit(f"{name} delivered {delivered} of {connections} messages")
+        figures[name] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
+
+    print(
+        f"\nsend_message vs sequential post_to_connection: N={connections}, stub latency {latency_ms:g} ms, "
+        f"SEND_CONCURRENCY={conf.SEND_CONCURRENCY}, median of {repeat}"
+    )
+    print(f"  {'':16} {'wall ms':>10} {'CPU ms':>10} {'CPU ms/msg':>11} {'msgs/s':>9}")
+    for name, (wall, cpu) in figures.items():
+        print(
+            f"  {name:16} {wall * 1000:10.1f} {cpu * 1000:10.1f} {cpu * 1000 / connections:11.3f} "
+            f"{connections / wall:9.0f}"
+        )
+    speedup = figures["sequential loop"][0] / figures["send_message"][0]
+    cpu_per_message = figures["send_message"][1] * 1000 / connections
+    print(f"  speed-up {speedup:.1f}x (goal >= {GOAL_SPEEDUP}x at N=300, 20 ms)")
+    print(f"  send_message CPU {cpu_per_message:.3f} ms/message (goal <= {GOAL_CPU_MS} ms)")
+    return speedup, cpu_per_message
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, nargs="+", default=[300])
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, help="SEND_CONCURRENCY (default: the app's default)")
+    args = parser.parse_args()
+
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    stub = context.Process(target=serve_stub, args=(args.latency_ms / 1000, send), daemon=True)
+    stub.start()
+    endpoint = f"http://127.0.0.1:{receive.recv()}/{STAGE}"
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            setup_django(Path(directory) / "bench.sqlite3")
+            if args.concurrency:
+                from django.conf import settings
+
+                settings.WEBSOCKETS = {**settings.WEBSOCKETS, "SEND_CONCURRENCY": args.concurrency}
+            for connections in args.connections:
+                run(connections, args.latency_ms, args.repeat, endpoint)
+    finally:
+        stub.terminate()
+        stub.join()
+
+
+if __name__ == "__main__":
+    main()

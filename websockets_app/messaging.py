@@ -1,0 +1,369 @@
+"""Messages from the server to connections, through API Gateway's management API (``@connections``).
+
+One connection, a channel or everyone: rows are grouped by the API they came through, posted to concurrently by a
+bounded, per-process thread pool through one reused boto3 client per endpoint, and the outcome comes back as a
+:class:`SendResult`. botocore's ``standard`` retry mode backs off on throttling; a 410 marks the row closed (one
+UPDATE for the whole batch); any other failure is reported and never stops the rest. boto3 is imported on first
+send only, so importing this module costs the event path nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from websockets_app.conf import conf
+from websockets_app.encoding import encode_message
+from websockets_app.exceptions import ConnectionNotReady, ManagementApiError, MessageTooLarge
+from websockets_app.models import WebSocketSession
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+__all__ = (
+    "MAX_MESSAGE_BYTES",
+    "SendResult",
+    "close_connection",
+    "connecting",
+    "connection_info",
+    "deliver_to_pks",
+    "endpoint_url",
+    "prepare_payload",
+    "send_to_queryset",
+    "send_to_session",
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 128 * 1024
+GONE_REASON = "Gone (410) when the server posted to it."
+NOT_READY_REASON = "Still in $connect: API Gateway refuses messages until connect() has answered."
+_GONE = object()
+
+_connecting: ContextVar[str | None] = ContextVar("websockets_app_connecting", default=None)
+_clients: dict[tuple[Any, ...], Any] = {}
+_clients_lock = threading.Lock()
+
+
+class Target(NamedTuple):
+    """What sending to one connection needs, read from its row without building a model instance."""
+
+    pk: int
+    connection_id: str
+    api_id: str
+    stage: str
+
+
+TARGET_FIELDS = ("pk", "connection_id", "api_id", "stage")
+
+
+@dataclass
+class SendResult:
+    """What happened to one ``send_message``: how many were sent, which connections were gone, which failed and why.
+
+    ``queued`` counts connections handed to asynchronous Lambda invocations (a broadcast split into batches): their
+    outcome is logged by those invocations, not known here.
+    """
+
+    sent: int = 0
+    gone: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    queued: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed (gone connections are not failures: they are closed and forgotten)."""
+        return not self.failed
+
+    def merge(self, other: SendResult) -> SendResult:
+        self.sent += other.sent
+        self.gone.extend(other.gone)
+        self.failed.update(other.failed)
+        self.queued += other.queued
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, returned by asynchronous batches (Lambda serialises what a handler returns)."""
+        return {"sent": self.sent, "gone": list(self.gone), "failed": dict(self.failed), "queued": self.queued}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SendResult:
+        return cls(sent=data["sent"], gone=list(data["gone"]), failed=dict(data["failed"]), queued=data["queued"])
+
+
+def prepare_payload(data: Any) -> bytes:
+    """Encode ``data`` and refuse it, before anything is sent, when API Gateway would (over 128 KB)."""
+    payload = encode_message(data)
+    if len(payload) > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(len(payload), MAX_MESSAGE_BYTES)
+    return payload
+
+
+def send_to_session(session: WebSocketSession, data: Any) -> SendResult:
+    """Send ``data`` to one connection. A closed row is reported gone without a request."""
+    payload = prepare_payload(data)
+    if session.connection_id == _connecting.get():
+        raise ConnectionNotReady(session.connection_id)
+    if not session.connected:
+        return SendResult(gone=[session.connection_id])
+    result = _deliver([Target(session.pk, session.connection_id, session.api_id, session.stage)], payload)
+    if result.gone:
+        session.connected = False
+    return result
+
+
+def send_to_queryset(queryset: QuerySet[WebSocketSession], data: Any) -> SendResult:
+    """Send ``data`` to the connected rows of ``queryset``, in batches of ``SEND_BATCH_SIZE`` beyond the first.
+
+    The first batch is sent by this process; the others through Zappa's asynchronous tasks, which invoke this Lambda
+    once per batch on AWS and run inline anywhere else.
+    """
+    payload = prepare_payload(data)
+    targets = [Target(*row) for row in queryset.filter(connected=True).values_list(*TARGET_FIELDS)]
+    batch_size = max(1, conf.SEND_BATCH_SIZE)
+    result = _deliver(targets[:batch_size], payload)
+    if len(targets) > batch_size:
+        result.merge(_send_in_batches(targets[batch_size:], payload, batch_size))
+    return result
+
+
+def deliver_to_pks(session_pks: Sequence[int], payload: bytes) -> SendResult:
+    """Send one batch of a broadcast (rows closed since it was split are skipped)."""
+    rows = WebSocketSession.objects.filter(pk__in=session_pks, connected=True).values_list(*TARGET_FIELDS)
+    return _deliver([Target(*row) for row in rows], payload)
+
+
+def close_connection(session: WebSocketSession) -> bool:
+    """Disconnect ``session`` from the server side and mark its row closed.
+
+    Returns False when the connection was already gone (the row is marked closed all the same).
+    Raises :class:`ManagementApiError` when AWS refuses (the row is left as it was).
+    """
+    try:
+        _client_for(session.api_id, session.stage).delete_connection(ConnectionId=session.connection_id)
+        closed_now = True
+    except Exception as error:
+        reason = _failure_reason(error)
+        if reason is not _GONE:
+            raise ManagementApiError(session.connection_id, reason) from error
+        closed_now = False
+    WebSocketSession.objects.filter(pk=session.pk).mark_closed(
+        reason="Closed by the server." if closed_now else GONE_REASON
+    )
+    session.connected = False
+    return closed_now
+
+
+def connection_info(session: WebSocketSession) -> dict[str, Any] | None:
+    """The management API's view of the connection (``ConnectedAt``, ``LastActiveAt``, ``Identity``).
+
+    Returns None, and marks the row closed, when the connection is gone.
+    """
+    try:
+        response = _client_for(session.api_id, session.stage).get_connection(ConnectionId=session.connection_id)
+    except Exception as error:
+        reason = _failure_reason(error)
+        if reason is not _GONE:
+            raise ManagementApiError(session.connection_id, reason) from error
+        WebSocketSession.objects.filter(pk=session.pk).mark_closed(reason=GONE_REASON)
+        session.connected = False
+        return None
+    response.pop("ResponseMetadata", None)
+    return response
+
+
+@contextmanager
+def connecting(connection_id: str) -> Iterator[None]:
+    """Mark ``connection_id`` as inside its ``$connect``, when AWS answers 410 to anything posted to it.
+
+    ``WebSocketView`` wraps ``connect()`` in it, so a greeting sent there fails clearly instead of closing the row
+    of a connection that is about to open.
+    """
+    token = _connecting.set(connection_id)
+    try:
+        yield
+    finally:
+        _connecting.reset(token)
+
+
+def endpoint_url(api_id: str, stage: str) -> str:
+    """The management endpoint for connections of ``api_id``/``stage``; ``WEBSOCKETS["ENDPOINT_URL"]`` wins."""
+    return conf.ENDPOINT_URL or f"https://{api_id}.execute-api.{_region()}.amazonaws.com/{stage}"
+
+
+def _deliver(targets: Sequence[Target], payload: bytes) -> SendResult:
+    result = SendResult()
+    ready: list[tuple[Target, Any]] = []
+    connecting_id = _connecting.get()
+    clients: dict[tuple[str, str], Any] = {}
+    for target in targets:
+        if target.connection_id == connecting_id:
+            result.failed[target.connection_id] = NOT_READY_REASON
+        elif not conf.ENDPOINT_URL and not (target.api_id and target.stage):
+            result.failed[target.connection_id] = "No API recorded for this connection."
+        else:
+            key = (target.api_id, target.stage)
+            if key not in clients:
+                clients[key] = _client_for(*key)
+            ready.append((target, clients[key]))
+    outcomes = _fan_out(ready, payload)
+    gone_pks = []
+    for (target, _client), outcome in zip(ready, outcomes, strict=True):
+        if outcome is None:
+            result.sent += 1
+        elif outcome is _GONE:
+            result.gone.append(target.connection_id)
+            gone_pks.append(target.pk)
+        else:
+            result.failed[target.connection_id] = outcome
+    if gone_pks:
+        WebSocketSession.objects.filter(pk__in=gone_pks).mark_closed(reason=GONE_REASON)
+    if result.failed:
+        connection_id, reason = next(iter(result.failed.items()))
+        logger.warning(
+            "send_message: %d of %d connections failed (%s: %s)",
+            len(result.failed),
+            len(targets),
+            connection_id,
+            reason,
+        )
+    return result
+
+
+def _fan_out(ready: Sequence[tuple[Target, Any]], payload: bytes) -> list[Any]:
+    """Post to every target, ``SEND_CONCURRENCY`` at a time; the outcomes in the order of ``ready``.
+
+    Each worker takes the next target from one shared iterator (``next()`` on a C iterator holds the GIL, so no
+    target is taken twice): a few tasks per broadcast instead of a future per message.
+    """
+    if len(ready) <= 1:
+        return [_post(item, payload) for item in ready]
+    outcomes: list[Any] = [None] * len(ready)
+    pending = iter(enumerate(ready))
+
+    def work() -> None:
+        for index, item in pending:
+            outcomes[index] = _post(item, payload)
+
+    executor = _executor(conf.SEND_CONCURRENCY)
+    for worker in [executor.submit(work) for _ in range(min(conf.SEND_CONCURRENCY, len(ready)))]:
+        worker.result()
+    return outcomes
+
+
+def _post(item: tuple[Target, Any], payload: bytes) -> Any:
+    """None when sent, ``_GONE``, or why it failed: never raises, so one connection cannot cost the others."""
+    target, client = item
+    try:
+        client.post_to_connection(ConnectionId=target.connection_id, Data=payload)
+    except Exception as error:
+        return _failure_reason(error)
+    return None
+
+
+def _failure_reason(error: Exception) -> Any:
+    from botocore.exceptions import ClientError
+
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code") or "Error"
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "GoneException" or status == 410:
+            return _GONE
+        return f"{code} (HTTP {status})"
+    return f"{type(error).__name__}: {error}"
+
+
+def _send_in_batches(targets: Sequence[Target], payload: bytes, batch_size: int) -> SendResult:
+    """Hand each batch to Zappa's async task: queued on Lambda, sent inline elsewhere."""
+    from websockets_app.broadcast_tasks import send_batch
+
+    encoded = base64.b64encode(payload).decode()
+    result = SendResult()
+    for start in range(0, len(targets), batch_size):
+        batch = targets[start : start + batch_size]
+        try:
+            outcome = send_batch([target.pk for target in batch], encoded)
+        except Exception as error:
+            logger.exception("send_message: could not hand a batch of %d connections to Zappa", len(batch))
+            result.failed.update((target.connection_id, f"Batch not queued: {error}") for target in batch)
+            continue
+        if isinstance(outcome, dict):
+            result.merge(SendResult.from_dict(outcome))
+        else:
+            result.queued += len(batch)
+    return result
+
+
+def _region() -> str:
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "No AWS region to send WebSocket messages through: set AWS_REGION (Lambda sets it) "
+            "or WEBSOCKETS['ENDPOINT_URL']."
+        )
+    return region
+
+
+def _client_for(api_id: str, stage: str) -> Any:
+    """The process's client for this API's endpoint, built once with the settings in force now."""
+    url = endpoint_url(api_id, stage)
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    key = (
+        url,
+        region,
+        conf.SEND_CONCURRENCY,
+        conf.SEND_CONNECT_TIMEOUT,
+        conf.SEND_READ_TIMEOUT,
+        conf.SEND_MAX_ATTEMPTS,
+    )
+    client = _clients.get(key)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = _build_client(*key)
+    return client
+
+
+def _build_client(
+    url: str, region: str, pool_size: int, connect_timeout: float, read_timeout: float, max_attempts: int
+) -> Any:
+    import botocore
+    from botocore.config import Config
+
+    config = Config(
+        # A fixed User-Agent: botocore otherwise rebuilds it twice per request, a sixth of a message's CPU.
+        user_agent=f"django-lambda-websockets botocore/{botocore.__version__}",
+        # Only this module calls the client, with a str and bytes: checking them again per message is waste.
+        parameter_validation=False,
+        max_pool_connections=pool_size,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
+        tcp_keepalive=True,
+    )
+    return _boto3_session().client("apigatewaymanagementapi", endpoint_url=url, region_name=region, config=config)
+
+
+@cache
+def _boto3_session() -> Any:
+    import boto3
+
+    return boto3.session.Session()
+
+
+@cache
+def _executor(size: int) -> ThreadPoolExecutor:
+    """One pool per process (threads start on demand and stay warm between invocations)."""
+    return ThreadPoolExecutor(max_workers=size, thread_name_prefix="send_message")
