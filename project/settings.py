@@ -5,6 +5,7 @@ insecure key and a SQLite file. On Lambda, DEBUG defaults to off and ``SECRET_KE
 set, so a forgotten variable fails loudly instead of running an insecure site.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -128,7 +129,14 @@ LOGGING = {
     "loggers": {"websockets_app": {"handlers": ["console"], "level": os.environ.get("WEBSOCKETS_LOG_LEVEL", "INFO")}},
 }
 
-WEBSOCKETS: dict = {"LAMBDA_HANDLER": "project.lambda_handler.lambda_handler"}
+# What provisioning publishes in the Lambda environment: the API's URL, default channel and route -> path map.
+WEBSOCKETS: dict = {
+    "URL": os.environ.get("WEBSOCKET_URL") or None,
+    "DEFAULT_CHANNEL_NAME": os.environ.get("WEBSOCKET_DEFAULT_CHANNEL") or "default",
+    "ROUTE_PATHS": json.loads(os.environ.get("WEBSOCKET_ROUTE_PATHS") or "{}"),
+    # What runserver's API Gateway emulator calls, as Lambda does.
+    "LAMBDA_HANDLER": "project.lambda_handler.lambda_handler",
+}
 
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

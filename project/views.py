@@ -3,12 +3,13 @@
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 
 from websockets_app.exceptions import RejectEvent
-from websockets_app.models import WebSocketSession
-from websockets_app.views import CHANNEL_NAME_RE, WebSocketView
+from websockets_app.models import WebSocketSession, validate_channel_name
+from websockets_app.views import WebSocketView
 from websockets_app.websocket_url import websocket_url
 
 MAX_MESSAGE_LENGTH = 2000
@@ -40,8 +41,10 @@ class ChatWebSocketView(WebSocketView):
 def chat(request: HttpRequest) -> HttpResponse:
     """The chat page; ``?channel=`` picks the room. The WebSocket URL comes from the server, never the page."""
     channel = request.GET.get("channel") or "lobby"
-    if not CHANNEL_NAME_RE.fullmatch(channel):
-        return HttpResponseBadRequest("Invalid channel: use 1 to 128 letters, digits, '-', '_' or '.'.")
+    try:
+        validate_channel_name(channel)
+    except ValidationError as error:
+        return HttpResponseBadRequest(error.messages[0])
     context = {
         "channel": channel,
         "user_name": _display_name(request),

@@ -41,7 +41,7 @@ def connect_event(
     cookies: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
-    origin: str = "https://example.com",
+    origin: str | None = "https://www.example.com",
     source_ip: str = "203.0.113.7",
     api_id: str = API_ID,
     stage: str = STAGE,
@@ -50,7 +50,6 @@ def connect_event(
     """A $connect event: the only one with the browser's headers, cookies and query string."""
     all_headers = {
         "Host": domain_name,
-        "Origin": origin,
         "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
         "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
         "Sec-WebSocket-Version": "13",
@@ -59,6 +58,8 @@ def connect_event(
         "X-Forwarded-Port": "443",
         "X-Forwarded-Proto": "https",
     }
+    if origin is not None:
+        all_headers["Origin"] = origin
     if cookies:
         all_headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
     all_headers.update(headers or {})

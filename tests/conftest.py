@@ -1,11 +1,92 @@
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 
 # The management_api fixture: moto's @connections API answering 410/413/429 as AWS does.
 pytest_plugins = ["tests.management_api"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def lambda_handler():
+    """The real Lambda entry point, with the test's database connection kept open.
+
+    Like Django's test client, stop request signals from closing the connection that holds the test transaction.
+    """
     from project.lambda_handler import lambda_handler
 
-    return lambda_handler
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield lambda_handler
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+class AwsCalls:
+    """Records every AWS operation made through a session, to prove what a run did or did not do."""
+
+    def __init__(self, session) -> None:
+        self.operations: list[str] = []
+        session.events.register("before-call", self._record)
+
+    def _record(self, model, **kwargs) -> None:
+        self.operations.append(model.name)
+
+    @property
+    def writes(self) -> list[str]:
+        return [name for name in self.operations if not name.startswith(("Get", "List", "Describe"))]
+
+    def clear(self) -> None:
+        self.operations.clear()
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """moto with a Lambda function, its role and a hosted zone, as ``zappa deploy`` would leave them."""
+    import io
+    import types
+    import zipfile
+
+    import boto3
+    from moto import mock_aws
+
+    from tests.aws_state import report_domain_targets
+
+    report_domain_targets(monkeypatch)
+    with mock_aws():
+        session = boto3.session.Session(region_name="eu-west-1")
+        role = session.client("iam").create_role(
+            RoleName="chat-dev-ZappaLambdaExecutionRole", AssumeRolePolicyDocument="{}"
+        )
+        package = io.BytesIO()
+        with zipfile.ZipFile(package, "w") as archive:
+            archive.writestr("handler.py", "def handler(event, context):\n    return None\n")
+        function = session.client("lambda").create_function(
+            FunctionName="chat-dev",
+            Runtime="python3.11",
+            Role=role["Role"]["Arn"],
+            Handler="handler.handler",
+            Code={"ZipFile": package.getvalue()},
+            Environment={"Variables": {"SECRET_KEY": "kept"}},
+        )
+        zone = session.client("route53").create_hosted_zone(Name="example.com", CallerReference="tests")
+        yield types.SimpleNamespace(
+            session=session,
+            calls=AwsCalls(session),
+            function_name="chat-dev",
+            function_arn=function["FunctionArn"],
+            role_name="chat-dev-ZappaLambdaExecutionRole",
+            role_arn=role["Role"]["Arn"],
+            zone_id=zone["HostedZone"]["Id"].rsplit("/", 1)[-1],
+        )

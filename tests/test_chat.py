@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _websocket_url(settings):
-    settings.WEBSOCKETS = {**settings.WEBSOCKETS, "WEBSOCKET_URL": "wss://ws.example.com"}
+    settings.WEBSOCKETS = {**settings.WEBSOCKETS, "URL": "wss://ws.example.com"}
 
 
 def test_the_page_gets_its_websocket_url_with_the_room_from_the_server(lambda_handler):

@@ -3,6 +3,7 @@ import json
 import socket
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 from moto.awslambda.models import LambdaBackend
@@ -74,6 +75,15 @@ def test_the_endpoint_url_setting_overrides_the_api_endpoint_when_sending(manage
         ("POST", f"{override}/@connections/A="),
         ("POST", f"{ENDPOINT}/@connections/A="),
     ]
+
+
+def test_without_a_region_or_endpoint_url_sending_says_what_to_set(monkeypatch):
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    with pytest.raises(
+        ImproperlyConfigured, match=r"^No AWS region .*: set AWS_REGION .* or WEBSOCKETS\['ENDPOINT_URL'\]"
+    ):
+        make_session("A=").send_message("hi")
 
 
 def test_clients_are_built_once_per_endpoint():

@@ -15,7 +15,7 @@ def request_from(host):
 
 
 def test_the_setting_wins_and_host_becomes_the_page_host(settings):
-    settings.WEBSOCKETS = {"WEBSOCKET_URL": "ws://{host}/local"}
+    settings.WEBSOCKETS = {"URL": "ws://{host}/local"}
     ApiGateway.objects.create(api_name="chat", api_id="abc123")
     assert websocket_url(request_from("localhost:8000")) == "ws://localhost:8000/local"
 

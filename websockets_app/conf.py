@@ -19,9 +19,27 @@ DEFAULTS: dict[str, Any] = {
     # Dotted path of the Lambda handler the local emulator (runserver) calls; None: websockets_app's own entry
     # point around Django's WSGI application.
     "LAMBDA_HANDLER": None,
-    # The ws(s):// URL pages connect to ("{host}" becomes the page's host). None: the ApiGateway row's custom
-    # domain or execute-api URL with its stage. runserver points it at the emulator.
-    "WEBSOCKET_URL": None,
+    # Origins allowed to connect ("https://example.com", "https://.example.com" for subdomains too);
+    # None: origins whose host ALLOWED_HOSTS accepts.
+    "ALLOWED_ORIGINS": None,
+    # Whether a $connect without Origin (not a browser: scripts, servers, mobile apps) may go on.
+    "ALLOW_MISSING_ORIGIN": True,
+    # Lifetime of a connect token, in seconds.
+    "CONNECT_TOKEN_MAX_AGE": 60,
+    # (attempts, seconds) allowed per source IP and per user on $connect; None disables.
+    "CONNECT_RATE_LIMIT_PER_IP": (60, 60),
+    "CONNECT_RATE_LIMIT_PER_USER": (30, 60),
+    # Cache alias holding the rate-limit counters.
+    "RATE_LIMIT_CACHE": "default",
+    # Route key -> Django path, for additional routes mapped to a path instead of {PATH_PREFIX}<route key>.
+    # Provisioning publishes it in the Lambda environment as WEBSOCKET_ROUTE_PATHS (JSON).
+    "ROUTE_PATHS": {},
+    # The wss:// URL browsers connect to; provisioning publishes it in the Lambda environment as WEBSOCKET_URL.
+    # runserver points it at the emulator; "{host}" in it becomes the host of the page's request.
+    "URL": None,
+    # Lambda function the admin actions and commands provision for when not running on Lambda itself
+    # (on Lambda, the function is the one running: AWS_LAMBDA_FUNCTION_NAME).
+    "LAMBDA_FUNCTION_NAME": None,
     # send_message: connections posted to at once per process (also each client's HTTP connection pool size).
     "SEND_CONCURRENCY": 64,
     # send_message: seconds to open a connection to / wait for an answer from the management API.

@@ -7,6 +7,8 @@ under :data:`ORIGINAL_EVENT_KEY` so the view can act on what AWS said, never on 
 
 from __future__ import annotations
 
+from base64 import b64decode
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -26,7 +28,8 @@ ORIGINAL_EVENT_KEY = "websocketEvent"
 ENVIRON_EVENT_KEY = "websockets_app.event"
 # Response headers API Gateway passes back to the client's handshake on $connect.
 CONNECT_RESPONSE_HEADERS = frozenset({"sec-websocket-protocol"})
-_REQUIRED_CONTEXT = ("connectionId", "routeKey", "apiId", "stage", "domainName")
+# Fields every WebSocket event carries, with generous bounds on what AWS sends (ids of 16 characters or so).
+_REQUIRED_CONTEXT = {"connectionId": 128, "routeKey": 128, "apiId": 64, "stage": 128, "domainName": 253}
 
 
 class InvalidWebSocketEvent(ValueError):
@@ -41,15 +44,28 @@ def is_websocket_event(event: Any) -> bool:
     return isinstance(context, dict) and context.get("eventType") in EVENT_TYPES
 
 
-def to_http_event(event: dict[str, Any], *, path_prefix: str = "/ws/") -> dict[str, Any]:
+def to_http_event(
+    event: dict[str, Any], *, path_prefix: str = "/ws/", route_paths: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Translate a WebSocket event into a REST-v1-shaped event for apig-wsgi.
 
+    ``route_paths`` sends the routes it names to their own Django paths instead of ``{path_prefix}<route>``.
     Raises :class:`InvalidWebSocketEvent` when required ``requestContext`` fields are missing or malformed.
     """
     context = event["requestContext"]
-    for field in _REQUIRED_CONTEXT:
-        if not isinstance(context.get(field), str) or not context[field]:
+    for field, max_length in _REQUIRED_CONTEXT.items():
+        value = context.get(field)
+        if not isinstance(value, str) or not value:
             raise InvalidWebSocketEvent(f"requestContext.{field} is missing")
+        if len(value) > max_length or not value.isprintable():
+            raise InvalidWebSocketEvent(f"requestContext.{field} is malformed")
+    body = event["body"] if isinstance(event.get("body"), str) else ""
+    is_base64 = event.get("isBase64Encoded") is True
+    if is_base64:
+        try:
+            b64decode(body, validate=True)
+        except ValueError:  # binascii.Error, or characters outside base64's alphabet
+            raise InvalidWebSocketEvent("body is not valid base64") from None
     route = context["routeKey"].removeprefix("$")
 
     headers = _string_map(event.get("headers"))
@@ -61,11 +77,11 @@ def to_http_event(event: dict[str, Any], *, path_prefix: str = "/ws/") -> dict[s
 
     http_event: dict[str, Any] = {
         "httpMethod": "POST",
-        "path": path_prefix + quote(route, safe=""),
+        "path": (route_paths or {}).get(context["routeKey"]) or path_prefix + quote(route, safe=""),
         "headers": headers,
         "queryStringParameters": _string_map(event.get("queryStringParameters")) or None,
-        "body": event["body"] if isinstance(event.get("body"), str) else "",
-        "isBase64Encoded": bool(event.get("isBase64Encoded", False)),
+        "body": body,
+        "isBase64Encoded": is_base64,
         "requestContext": context,
         ORIGINAL_EVENT_KEY: event,
     }

@@ -111,7 +111,7 @@ def _websocket_environ_from_event(wsgi_app: WSGIApp) -> WSGIApp:
 
 def _handle_websocket_event(websocket_handler: LambdaFunction, event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        http_event = to_http_event(event, path_prefix=conf.PATH_PREFIX)
+        http_event = to_http_event(event, path_prefix=conf.PATH_PREFIX, route_paths=conf.ROUTE_PATHS)
     except InvalidWebSocketEvent as error:
         logger.warning("Refused a malformed WebSocket event: %s", error)
         return {"statusCode": 400, "body": f"Bad Request: {error}."}

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from django.core.exceptions import ImproperlyConfigured
+
 from websockets_app.conf import conf
 from websockets_app.encoding import encode_message
 from websockets_app.exceptions import ConnectionNotReady, ManagementApiError, MessageTooLarge
@@ -197,7 +199,15 @@ def connecting(connection_id: str) -> Iterator[None]:
 
 def endpoint_url(api_id: str, stage: str) -> str:
     """The management endpoint for connections of ``api_id``/``stage``; ``WEBSOCKETS["ENDPOINT_URL"]`` wins."""
-    return conf.ENDPOINT_URL or f"https://{api_id}.execute-api.{_region()}.amazonaws.com/{stage}"
+    if conf.ENDPOINT_URL:
+        return conf.ENDPOINT_URL
+    region = _region()
+    if not region:
+        raise ImproperlyConfigured(
+            "No AWS region to send WebSocket messages through: set AWS_REGION (Lambda sets it) "
+            "or WEBSOCKETS['ENDPOINT_URL']."
+        )
+    return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
 
 
 def _deliver(targets: Sequence[Target], payload: bytes) -> SendResult:
@@ -303,22 +313,16 @@ def _send_in_batches(targets: Sequence[Target], payload: bytes, batch_size: int)
     return result
 
 
-def _region() -> str:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured(
-            "No AWS region to send WebSocket messages through: set AWS_REGION (Lambda sets it) "
-            "or WEBSOCKETS['ENDPOINT_URL']."
-        )
-    return region
+def _region() -> str | None:
+    """The region Lambda runs in (it sets AWS_REGION), or the one the environment names."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
 def _client_for(api_id: str, stage: str) -> Any:
     """The process's client for this API's endpoint, built once with the settings in force now."""
     url = endpoint_url(api_id, stage)
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    # An ENDPOINT_URL (the local emulator) may run with no region set; requests are signed for one all the same.
+    region = _region() or "us-east-1"
     key = (
         url,
         region,

@@ -4,19 +4,44 @@ A ``WebSocketSession`` row is the only memory a connection has between Lambda in
 cookie on ``$connect`` only, so the user found then is stored here and restored for every later event.
 """
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+
+from websockets_app.provisioning.desired import ROUTE_KEY_PATTERN
 
 if TYPE_CHECKING:
     from websockets_app.messaging import SendResult
+
+CHANNEL_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+
+
+def validate_channel_name(name: object) -> str:
+    """Channel names travel in URLs and logs: keep them to 1-128 letters, digits, '-', '_' and '.'."""
+    if not isinstance(name, str) or not CHANNEL_NAME_RE.fullmatch(name):
+        raise ValidationError("Invalid channel: use 1 to 128 letters, digits, '-', '_' or '.'.", code="invalid")
+    return name
+
+
+# Custom route keys as API Gateway accepts them ("$" keys are reserved for the built-in routes).
+route_key_validator = RegexValidator(f"^{ROUTE_KEY_PATTERN}$", "Use 1 to 128 letters, digits, '_', '.', ':' or '-'.")
+django_path_validator = RegexValidator(r"^(/[^\s]*)?$", "Give a Django path starting with '/', or leave it empty.")
 
 
 class WebSocketSessionQuerySet(models.QuerySet):
     def connected(self) -> "WebSocketSessionQuerySet":
         return self.filter(connected=True)
+
+    def in_channel(self, channel_name: str) -> "WebSocketSessionQuerySet":
+        """Connections whose channel is ``channel_name`` or that joined it at runtime."""
+        members = WebSocketChannelMembership.objects.filter(channel_name=channel_name).values("session_id")
+        return self.filter(Q(channel_name=channel_name) | Q(pk__in=members))
 
     def mark_closed(self, *, status_code: int | None = None, reason: str = "") -> int:
         """Mark these rows closed in one UPDATE; returns how many were still open."""
@@ -91,6 +116,60 @@ class WebSocketSession(models.Model):
 
         return connection_info(self)
 
+    def join(self, channel_name: str) -> bool:
+        """Add this connection to a channel; returns False when it was already a member."""
+        validate_channel_name(channel_name)
+        if channel_name == self.channel_name:
+            return False
+        _, created = WebSocketChannelMembership.objects.get_or_create(session=self, channel_name=channel_name)
+        return created
+
+    def leave(self, channel_name: str) -> bool:
+        """Take this connection out of a channel, its connect-time one included; False when not a member."""
+        left = False
+        if channel_name == self.channel_name:
+            WebSocketSession.objects.filter(pk=self.pk).update(channel_name="")
+            self.channel_name = ""
+            left = True
+        deleted, _ = WebSocketChannelMembership.objects.filter(session=self, channel_name=channel_name).delete()
+        return left or deleted > 0
+
+    def channel_names(self) -> list[str]:
+        """Every channel this connection is in."""
+        joined = self.memberships.order_by("channel_name").values_list("channel_name", flat=True)
+        return ([self.channel_name] if self.channel_name else []) + list(joined)
+
+
+class WebSocketChannelMembership(models.Model):
+    """A channel a connection joined at runtime, beyond the one it connected with."""
+
+    session = models.ForeignKey(WebSocketSession, on_delete=models.CASCADE, related_name="memberships")
+    channel_name = models.CharField(max_length=128, validators=[validate_channel_name])
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "channel_name"], name="unique_membership")]
+        indexes = [models.Index(fields=["channel_name"], name="wscm_channel")]
+
+    def __str__(self) -> str:
+        return f"{self.session.connection_id} in {self.channel_name}"
+
+
+class ConnectToken(models.Model):
+    """A short-lived, single-use token that authenticates a $connect where the session cookie cannot go.
+
+    Only the SHA-256 of the token is stored: a leaked table lets nobody connect.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="websocket_tokens")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token for {self.user} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
 
 class ApiGateway(models.Model):
     """A WebSocket API whose routes integrate with this Lambda, and what was provisioned for it."""
@@ -110,6 +189,9 @@ class ApiGateway(models.Model):
     stage_name = models.CharField(max_length=128, default="dev")
     stage_description = models.CharField(max_length=1024, blank=True)
     tags = models.JSONField(default=dict, blank=True)
+    lambda_alias = models.CharField(
+        max_length=128, blank=True, help_text="Lambda alias the routes invoke; empty: the function itself."
+    )
 
     # What AWS returned: filled in by provisioning, never by hand.
     api_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -127,11 +209,17 @@ class ApiGateway(models.Model):
 
 
 class ApiGatewayAdditionalRoute(models.Model):
-    """A custom route key; its messages reach the view method of the same name."""
+    """A custom route key; its messages reach the view method of the same name, or the Django path given."""
 
     api_gateway = models.ForeignKey(ApiGateway, on_delete=models.CASCADE, related_name="additional_routes")
     name = models.CharField(max_length=128, blank=True)
-    route_key = models.CharField(max_length=128)
+    route_key = models.CharField(max_length=128, validators=[route_key_validator])
+    path = models.CharField(
+        max_length=255,
+        blank=True,
+        validators=[django_path_validator],
+        help_text="Django path the route's messages are posted to; empty: the view method named like the route key.",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["api_gateway", "route_key"], name="unique_route_per_api")]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import inspect
 import ipaddress
 import json
-import re
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
@@ -26,11 +27,15 @@ from websockets_app.conf import conf
 from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event
 from websockets_app.exceptions import RejectEvent
 from websockets_app.messaging import connecting
-from websockets_app.models import ApiGateway, WebSocketSession
+from websockets_app.models import ApiGateway, WebSocketSession, validate_channel_name
+from websockets_app.origins import origin_allowed
+from websockets_app.permissions import Requirement, has_permissions
+from websockets_app.ratelimit import within_limit
+from websockets_app.tokens import redeem_connect_token
 
-__all__ = ("ENVIRON_EVENT_KEY", "WebSocketView")
+__all__ = ("WebSocketView",)
 
-CHANNEL_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+logger = logging.getLogger(__name__)
 
 
 class WebSocketView(View):
@@ -44,6 +49,12 @@ class WebSocketView(View):
     http_method_names = ["post"]
     route_selection_key = "action"
     debug = False
+    # Refuse anonymous connections (403 on $connect).
+    login_required = False
+    # Permissions needed to connect and to send any message: a name, a list (all of them) or AnyOf([...]).
+    permission_required: Requirement = ()
+    # Extra permissions per action: {"kick": "chat.kick_user", "post": AnyOf(["chat.post", "chat.moderate"])}.
+    action_permissions: dict[str, Requirement] = {}
 
     body: dict[str, Any]
     event: dict[str, Any]
@@ -77,6 +88,17 @@ class WebSocketView(View):
         except RejectEvent as rejection:
             self._debug(f"rejected: {rejection.status} {rejection.reason}")
             return HttpResponse(rejection.reason, status=rejection.status, content_type="text/plain")
+        except Exception:
+            # Logged once, here, with the connection: not once per request by django.request (and its mails).
+            logger.exception(
+                "Unhandled error in %s for %s on connection %s",
+                type(self).__name__,
+                context["routeKey"],
+                context["connectionId"],
+            )
+            response = HttpResponse("Internal error.", status=500, content_type="text/plain")
+            response._has_been_logged = True  # Django's own marker: skip django.request's second log line
+            return response
 
     # Handlers users override (call super() to keep the bookkeeping).
 
@@ -108,16 +130,10 @@ class WebSocketView(View):
 
     def disconnect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
         """Mark the connection closed; the row stays until ``clearWebSocketSessions`` removes it."""
-        context = self.event["requestContext"]
         session = self.websocket_session
         if session is None:
             raise RejectEvent(410, "Gone: unknown connection.")
-        status_code = context.get("disconnectStatusCode")
-        reason = context.get("disconnectReason")
-        WebSocketSession.objects.filter(pk=session.pk).mark_closed(
-            status_code=status_code if isinstance(status_code, int) else None,
-            reason=reason if isinstance(reason, str) else "",
-        )
+        WebSocketSession.objects.filter(pk=session.pk).mark_closed(**self._disconnect_details())
         session.connected = False
         return None
 
@@ -132,15 +148,23 @@ class WebSocketView(View):
         """The channel a new connection joins: ``?channel=``, else the API's default channel."""
         requested = request.GET.get("channel", "")
         if requested:
-            if not CHANNEL_NAME_RE.fullmatch(requested):
-                raise RejectEvent(400, "Invalid channel: use 1 to 128 letters, digits, '-', '_' or '.'.")
-            return requested
+            return self._checked_channel_name(request, requested)
         api_default = (
             ApiGateway.objects.filter(api_id=self.event["requestContext"]["apiId"])
             .values_list("default_channel_name", flat=True)
             .first()
         )
         return api_default or conf.DEFAULT_CHANNEL_NAME
+
+    def may_join_channel(self, request: HttpRequest, channel_name: str) -> bool:
+        """Whether ``request.user`` may join ``channel_name`` (on connect and through :meth:`join_channel`)."""
+        return True
+
+    def join_channel(self, request: HttpRequest, channel_name: str) -> bool:
+        """Add this connection to a channel after the same checks as ``?channel=`` on connect."""
+        if self.websocket_session is None:
+            raise RejectEvent(410, "Gone: unknown connection.")
+        return self.websocket_session.join(self._checked_channel_name(request, channel_name))
 
     def get_handler_name(self) -> str:
         """The method that handles this MESSAGE event, chosen from the event's route key and the body."""
@@ -158,14 +182,53 @@ class WebSocketView(View):
     # The event path.
 
     def _dispatch_connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        self.channel_name = self.get_channel_name(request)
+        source_ip = _source_ip(self.event["requestContext"]) or ""
+        if not within_limit("ip", source_ip, conf.CONNECT_RATE_LIMIT_PER_IP):
+            raise RejectEvent(429, "Too many connections from this address; try again later.")
+        if not origin_allowed(request.headers.get("Origin")):
+            raise RejectEvent(403, "Forbidden: origin not allowed.")
         # AWS answers 410 to posts during $connect: messaging must neither send to it nor mark it closed.
         with connecting(self.event["requestContext"]["connectionId"]), transaction.atomic():
+            # Everything a refused connection wrote (a redeemed token, the session row) is rolled back.
+            request.user = self._connecting_user(request)
+            if request.user.is_authenticated and not within_limit(
+                "user", str(request.user.pk), conf.CONNECT_RATE_LIMIT_PER_USER
+            ):
+                raise RejectEvent(429, "Too many connections for this user; try again later.")
+            self._check_permissions(request, self.permission_required)
+            self.channel_name = self.get_channel_name(request)
             response = self._call("connect", request, *args, **kwargs)
             if not 200 <= response.status_code < 300:
-                # A refused connection leaves nothing behind.
                 transaction.set_rollback(True)
         return response
+
+    def _connecting_user(self, request: HttpRequest) -> Any:
+        """The cookie's user, or the user of a valid ``?token=``; a token for someone else is refused."""
+        cookie_user = request.user
+        token = request.GET.get("token")
+        if token is None:
+            return cookie_user
+        token_user = redeem_connect_token(token)
+        if token_user is None:
+            raise RejectEvent(403, "Forbidden: invalid, expired or used token.")
+        if cookie_user.is_authenticated and cookie_user.pk != token_user.pk:
+            raise RejectEvent(403, "Forbidden: the token belongs to another user.")
+        return token_user
+
+    def _check_permissions(self, request: HttpRequest, required: Requirement) -> None:
+        if self.login_required and not request.user.is_authenticated:
+            raise RejectEvent(403, "Forbidden: log in first.")
+        if not has_permissions(request.user, required):
+            raise RejectEvent(403, "Forbidden: permission denied.")
+
+    def _checked_channel_name(self, request: HttpRequest, channel_name: str) -> str:
+        try:
+            validate_channel_name(channel_name)
+        except ValidationError as error:
+            raise RejectEvent(400, error.messages[0]) from None
+        if not self.may_join_channel(request, channel_name):
+            raise RejectEvent(403, "Forbidden: you may not join this channel.")
+        return channel_name
 
     def _dispatch_existing(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
         connection_id = self.event["requestContext"]["connectionId"]
@@ -179,14 +242,18 @@ class WebSocketView(View):
         elif session is None or not session.connected:
             raise RejectEvent(410, "Gone: unknown or closed connection.")
         self.websocket_session = session
-        request.user = session.user or AnonymousUser()
+        user = session.user
+        request.user = user if user is not None and user.is_active else AnonymousUser()
         self.body = _parse_body(request.body)
         if event_type == "DISCONNECT":
             return self._call("disconnect", request, *args, **kwargs)
         now = timezone.now()
         WebSocketSession.objects.filter(pk=session.pk).update(last_seen_at=now)
         session.last_seen_at = now
-        return self._call(self.get_handler_name(), request, *args, **kwargs)
+        handler_name = self.get_handler_name()
+        self._check_permissions(request, self.permission_required)
+        self._check_permissions(request, self.action_permissions.get(handler_name, ()))
+        return self._call(handler_name, request, *args, **kwargs)
 
     def _call(self, name: str, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self._debug(f"handler {name}")
@@ -206,7 +273,18 @@ class WebSocketView(View):
                     defaults={"connected": False, "channel_name": "", "disconnected_at": timezone.now()},
                 )
         except IntegrityError:
-            pass  # $connect committed meanwhile; its row is closed by the cleanup command when it goes idle.
+            pass  # a $connect committed meanwhile: its row is closed just below
+        WebSocketSession.objects.filter(connection_id=connection_id).mark_closed(**self._disconnect_details())
+
+    def _disconnect_details(self) -> dict[str, Any]:
+        context = self.event["requestContext"]
+        status_code = context.get("disconnectStatusCode")
+        reason = context.get("disconnectReason")
+        valid_code = isinstance(status_code, int) and not isinstance(status_code, bool) and 0 <= status_code < 65536
+        return {
+            "status_code": status_code if valid_code else None,
+            "reason": reason.replace("\x00", "") if isinstance(reason, str) else "",
+        }
 
 
 @cache

@@ -1,7 +1,8 @@
 """Where browsers open their WebSocket: told to the page by the server, never hard-coded in it.
 
-Locally that is the emulator (``runserver`` sets ``WEBSOCKETS["WEBSOCKET_URL"]``); on AWS the API's custom domain,
-or its execute-api URL with the stage.
+``WEBSOCKETS["URL"]`` when set: locally ``runserver`` points it at its emulator, and on AWS provisioning publishes
+it (``WEBSOCKET_URL`` in the Lambda environment). Otherwise the provisioned API's custom domain, or its execute-api
+URL with the stage.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ __all__ = ("websocket_url",)
 
 def websocket_url(request: HttpRequest) -> str:
     """The WebSocket URL for pages served in answer to ``request``."""
-    if conf.WEBSOCKET_URL:
-        return conf.WEBSOCKET_URL.replace("{host}", request.get_host())
+    if conf.URL:
+        return conf.URL.replace("{host}", request.get_host())
     api = ApiGateway.objects.exclude(api_id="").order_by("pk").first()
     if api is None:
         raise ImproperlyConfigured(
-            "No WebSocket API is known: set WEBSOCKETS['WEBSOCKET_URL'], provision an ApiGateway, "
+            "No WebSocket API is known: set WEBSOCKETS['URL'], provision an ApiGateway, "
             "or run `python manage.py runserver`, which serves one locally."
         )
     if api.custom_domain_name and api.custom_domain_created:

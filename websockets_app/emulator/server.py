@@ -1,6 +1,6 @@
 """Serving the emulator with uvicorn, and pointing the app at it.
 
-The app sends through ``WEBSOCKETS["ENDPOINT_URL"]`` and pages connect to ``WEBSOCKETS["WEBSOCKET_URL"]``; both are
+The app sends through ``WEBSOCKETS["ENDPOINT_URL"]`` and pages connect to ``WEBSOCKETS["URL"]``; both are
 set to the emulator here, so the code that talks to API Gateway on AWS talks to the emulator unchanged.
 """
 
@@ -84,12 +84,12 @@ def build_app(
 def emulator_settings(app: EmulatorApp) -> dict[str, Any]:
     """The ``WEBSOCKETS`` entries that send messages to the emulator and point pages at it.
 
-    ``{host}`` in ``WEBSOCKET_URL`` becomes the host the page was loaded from, so the session cookie of
+    ``{host}`` in ``URL`` becomes the host the page was loaded from, so the session cookie of
     ``localhost:8000`` reaches a WebSocket opened from ``localhost:8000``.
     """
     return {
         "ENDPOINT_URL": f"http://{app.api.domain_name}/{app.api.stage}",
-        "WEBSOCKET_URL": f"ws://{{host}}/{app.api.stage}",
+        "URL": f"ws://{{host}}/{app.api.stage}",
     }
 
 

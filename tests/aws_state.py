@@ -1,0 +1,120 @@
+"""Read back everything provisioning manages, as one plain dict the tests compare exactly.
+
+moto accepts duplicate routes, stages and permission ids silently, so the state lists every item AWS holds
+(never a set or a lookup by key): a duplicate shows up as a second entry and fails the comparison.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+# API Gateway's hosted zone for regional endpoints in eu-west-1, as AWS reports it for custom domains.
+REGIONAL_ZONE_ID = "ZLY8HYME6SFDD"
+
+
+def report_domain_targets(monkeypatch: Any) -> None:
+    """Make moto answer like AWS: a regional domain reports the target name and zone its DNS alias must use."""
+    from moto.apigatewayv2.models import DomainName
+
+    original = DomainName.__init__
+
+    def init(
+        self: DomainName, domain_name: str, domain_name_configurations: list[dict[str, str]], *args: Any, **kwargs: Any
+    ) -> None:
+        configurations = [
+            {
+                **configuration,
+                "apiGatewayDomainName": f"d-{domain_name.replace('.', '-')}.execute-api.{REGION}.amazonaws.com",
+                "hostedZoneId": REGIONAL_ZONE_ID,
+            }
+            for configuration in domain_name_configurations
+        ]
+        original(self, domain_name, configurations, *args, **kwargs)
+
+    monkeypatch.setattr(DomainName, "__init__", init)
+
+
+def aws_state(session: boto3.session.Session, *, function_name: str, role_name: str, zone_id: str) -> dict[str, Any]:
+    gateway = session.client("apigatewayv2", region_name=REGION)
+    apis = [api for api in gateway.get_apis()["Items"] if api["ProtocolType"] == "WEBSOCKET"]
+    state: dict[str, Any] = {"apis": [_api_state(gateway, api) for api in apis]}
+    domains = gateway.get_domain_names()["Items"]
+    api_names = {api["ApiId"]: api["Name"] for api in apis}
+    state["domains"] = [
+        {
+            "name": domain["DomainName"],
+            "configurations": [
+                {key: configuration.get(key) for key in ("CertificateArn", "EndpointType", "SecurityPolicy")}
+                for configuration in domain["DomainNameConfigurations"]
+            ],
+            "mappings": [
+                (api_names.get(item["ApiId"], item["ApiId"]), item["Stage"], item.get("ApiMappingKey", ""))
+                for item in gateway.get_api_mappings(DomainName=domain["DomainName"])["Items"]
+            ],
+        }
+        for domain in domains
+    ]
+    lambda_client = session.client("lambda", region_name=REGION)
+    state["permissions"] = [
+        (
+            api_names.get(_sid_api_id(statement["Sid"]), statement["Sid"]),
+            statement["Condition"]["ArnLike"]["AWS:SourceArn"],
+        )
+        for statement in _policy_statements(lambda_client, function_name)
+        if statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    ]
+    iam = session.client("iam")
+    state["role_policies"] = {
+        name: iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]["Statement"]
+        for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+        if name.startswith("websocket-api-")
+    }
+    variables = lambda_client.get_function_configuration(FunctionName=function_name).get("Environment", {})
+    state["environment"] = {
+        key: value for key, value in variables.get("Variables", {}).items() if key.startswith("WEBSOCKET_")
+    }
+    records = session.client("route53").list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    state["dns"] = [
+        (record["Name"], record["AliasTarget"]["DNSName"], record["AliasTarget"]["HostedZoneId"])
+        for record in records
+        if record["Type"] == "A"
+    ]
+    return state
+
+
+def _api_state(gateway: Any, api: dict[str, Any]) -> dict[str, Any]:
+    api_id = api["ApiId"]
+    integrations = gateway.get_integrations(ApiId=api_id)["Items"]
+    numbers = {f"integrations/{item['IntegrationId']}": f"integration {n}" for n, item in enumerate(integrations)}
+    return {
+        "name": api["Name"],
+        "description": api.get("Description", ""),
+        "route_selection_expression": api["RouteSelectionExpression"],
+        "api_key_selection_expression": api["ApiKeySelectionExpression"],
+        "tags": api.get("Tags", {}),
+        "integrations": [(item["IntegrationType"], item["IntegrationUri"]) for item in integrations],
+        "routes": sorted(
+            (route["RouteKey"], numbers.get(route.get("Target", ""), route.get("Target")))
+            for route in gateway.get_routes(ApiId=api_id)["Items"]
+        ),
+        "stages": [
+            (stage["StageName"], stage.get("AutoDeploy", False)) for stage in gateway.get_stages(ApiId=api_id)["Items"]
+        ],
+    }
+
+
+def _policy_statements(lambda_client: Any, function_name: str) -> list[dict[str, Any]]:
+    try:
+        return json.loads(lambda_client.get_policy(FunctionName=function_name)["Policy"])["Statement"]
+    except ClientError:
+        return []
+
+
+def _sid_api_id(sid: str) -> str:
+    return sid.removeprefix("websocket-api-")

@@ -1,0 +1,332 @@
+"""The reconcile against moto: what one run creates, that a second run calls nothing, edits, failures, teardown."""
+
+import dataclasses
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.aws_state import ACCOUNT, REGION, REGIONAL_ZONE_ID, aws_state
+from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget
+from websockets_app.provisioning.reconcile import ProvisioningError, reconcile, teardown
+
+CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/abc"
+
+
+@pytest.fixture
+def desired(aws):
+    return DesiredApi(
+        name="chat-dev-websocket",
+        target=LambdaTarget(function_arn=aws.function_arn, role_arn=aws.role_arn),
+        description="Chat",
+        tags={"project": "chat"},
+        routes={"sendmessage": "", "typing": "/rooms/ws/typing"},
+        stage_name="dev",
+    )
+
+
+def run(aws, desired, **kwargs):
+    lines: list[str] = []
+    outcome = reconcile(desired, session=aws.session, echo=lines.append, **kwargs)
+    return outcome, lines
+
+
+def state(aws):
+    return aws_state(aws.session, function_name=aws.function_name, role_name=aws.role_name, zone_id=aws.zone_id)
+
+
+def expected_api(aws, desired, *, routes=("sendmessage", "typing")):
+    return {
+        "name": desired.name,
+        "description": desired.description,
+        "route_selection_expression": desired.route_selection_expression,
+        "api_key_selection_expression": "$request.header.x-api-key",
+        "tags": dict(desired.tags),
+        "integrations": [
+            (
+                "AWS_PROXY",
+                f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{aws.function_arn}/invocations",
+            )
+        ],
+        "routes": sorted((key, "integration 0") for key in ("$connect", "$default", "$disconnect", *routes)),
+        "stages": [("dev", True)],
+    }
+
+
+def test_first_run_provisions_everything_once(aws, desired):
+    outcome, lines = run(aws, desired)
+
+    api_id = outcome.api_id
+    assert outcome.api_endpoint == f"wss://{api_id}.execute-api.{REGION}.amazonaws.com"
+    assert outcome.websocket_url == f"wss://{api_id}.execute-api.{REGION}.amazonaws.com/dev"
+    assert (outcome.api_created, outcome.custom_domain_created) == (True, False)
+    assert lines == [
+        "Reconciling WebSocket API chat-dev-websocket..",
+        "  + api chat-dev-websocket",
+        "  + integration AWS_PROXY",
+        "  + route $connect",
+        "  + route $disconnect",
+        "  + route $default",
+        "  + route sendmessage",
+        "  + route typing",
+        "  + stage dev (auto-deploy)",
+        f"  + permission websocket-api-{api_id} (arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*)",
+        f"  + role policy websocket-api-{api_id}-connections (chat-dev-ZappaLambdaExecutionRole)",
+        "  ~ environment chat-dev (WEBSOCKET_API_ID, WEBSOCKET_ROUTE_PATHS, WEBSOCKET_STAGE, WEBSOCKET_URL)",
+        "  11 changes made.",
+    ]
+    assert state(aws) == {
+        "apis": [expected_api(aws, desired)],
+        "domains": [],
+        "permissions": [(desired.name, f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*")],
+        "role_policies": {
+            f"websocket-api-{api_id}-connections": [
+                {
+                    "Effect": "Allow",
+                    "Action": "execute-api:ManageConnections",
+                    "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/dev/*/@connections/*",
+                }
+            ]
+        },
+        "environment": {
+            "WEBSOCKET_API_ID": api_id,
+            "WEBSOCKET_STAGE": "dev",
+            "WEBSOCKET_URL": f"wss://{api_id}.execute-api.{REGION}.amazonaws.com/dev",
+            "WEBSOCKET_ROUTE_PATHS": '{"typing": "/rooms/ws/typing"}',
+        },
+        "dns": [],
+    }
+
+
+def test_second_run_makes_no_write_call(aws, desired):
+    first, _ = run(aws, desired)
+    before = state(aws)
+    aws.calls.clear()
+
+    second, lines = run(aws, desired)
+
+    assert aws.calls.writes == []
+    assert second.changes == []
+    assert lines == ["Reconciling WebSocket API chat-dev-websocket..", "  WebSocket API is up to date."]
+    assert (second.api_id, second.api_created) == (first.api_id, True)
+    assert state(aws) == before
+
+
+def test_other_environment_variables_are_kept(aws, desired):
+    run(aws, desired)
+
+    variables = aws.session.client("lambda").get_function_configuration(FunctionName="chat-dev")["Environment"]
+    assert variables["Variables"]["SECRET_KEY"] == "kept"
+
+
+def test_edits_reach_aws(aws, desired):
+    first, _ = run(aws, desired)
+    edited = dataclasses.replace(
+        desired,
+        description="Chat rooms",
+        route_selection_expression="$request.body.type",
+        routes={"sendmessage": "", "is_typing": "/rooms/ws/typing"},  # "typing" renamed, "sendmessage" kept
+    )
+    aws.calls.clear()
+
+    outcome, lines = run(aws, edited)
+
+    assert outcome.api_id == first.api_id
+    assert lines[1:] == [
+        "  ~ api chat-dev-websocket (Description: 'Chat' -> 'Chat rooms', "
+        "RouteSelectionExpression: '$request.body.action' -> '$request.body.type')",
+        "  + route is_typing",
+        "  - route typing (no longer configured)",
+        "  ~ environment chat-dev (WEBSOCKET_ROUTE_PATHS)",
+        "  4 changes made.",
+    ]
+    assert sorted(aws.calls.writes) == ["CreateRoute", "DeleteRoute", "UpdateApi", "UpdateFunctionConfiguration"]
+    assert state(aws)["apis"] == [expected_api(aws, edited, routes=("is_typing", "sendmessage"))]
+    assert state(aws)["environment"]["WEBSOCKET_ROUTE_PATHS"] == '{"is_typing": "/rooms/ws/typing"}'
+
+
+def test_removed_routes_and_tags_are_deleted(aws, desired):
+    run(aws, desired)
+
+    run(aws, dataclasses.replace(desired, routes={}, tags={}))
+
+    api = state(aws)["apis"][0]
+    assert api["routes"] == [
+        ("$connect", "integration 0"),
+        ("$default", "integration 0"),
+        ("$disconnect", "integration 0"),
+    ]
+    assert api["tags"] == {}
+
+
+def test_duplicates_left_by_someone_else_are_removed(aws, desired):
+    outcome, _ = run(aws, desired)
+    gateway = aws.session.client("apigatewayv2")
+    integration = gateway.create_integration(ApiId=outcome.api_id, IntegrationType="AWS_PROXY", IntegrationUri="x")
+    gateway.create_route(
+        ApiId=outcome.api_id, RouteKey="sendmessage", Target=f"integrations/{integration['IntegrationId']}"
+    )
+
+    _, lines = run(aws, desired)
+
+    assert lines[1:] == [
+        "  - route sendmessage (duplicate)",
+        f"  - integration {integration['IntegrationId']} (unused)",
+        "  2 changes made.",
+    ]
+    assert state(aws)["apis"] == [expected_api(aws, desired)]
+
+
+def test_a_failure_half_way_is_finished_by_the_next_run(aws, desired):
+    def refuse(**kwargs):
+        raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Slow down"}}, "CreateStage")
+
+    aws.session.events.register("before-call.apigatewayv2.CreateStage", refuse)
+    with pytest.raises(ProvisioningError, match="TooManyRequestsException") as failure:
+        run(aws, desired)
+    half_way = failure.value.outcome
+    assert half_way.api_created is False
+    assert [str(change) for change in half_way.changes][-1] == "+ stage dev (auto-deploy)"
+    aws.session.events.unregister("before-call.apigatewayv2.CreateStage", refuse)
+    aws.calls.clear()
+
+    outcome, lines = run(aws, desired)
+
+    assert outcome.api_id == half_way.api_id
+    assert outcome.api_created is True
+    assert [line.split(" (")[0] for line in lines[1:]] == [
+        "  + stage dev",
+        f"  + permission websocket-api-{outcome.api_id}",
+        f"  + role policy websocket-api-{outcome.api_id}-connections",
+        "  ~ environment chat-dev",
+        "  4 changes made.",
+    ]
+    assert state(aws)["apis"] == [expected_api(aws, desired)]
+
+
+def test_dry_run_prints_the_diff_and_changes_nothing(aws, desired):
+    outcome, lines = run(aws, desired, dry_run=True)
+
+    assert aws.calls.writes == []
+    assert outcome.api_id == ""
+    assert outcome.api_created is False
+    assert lines[1] == "  + api chat-dev-websocket"
+    assert lines[-1] == "  11 changes to make (dry run: nothing was changed)."
+    assert lines[0] == "Planning WebSocket API chat-dev-websocket.."
+    assert state(aws)["apis"] == []
+
+
+def test_dry_run_of_an_edit_lists_only_the_edit(aws, desired):
+    run(aws, desired)
+    aws.calls.clear()
+
+    _, lines = run(aws, dataclasses.replace(desired, routes={"sendmessage": ""}), dry_run=True)
+
+    assert aws.calls.writes == []
+    assert lines[1:] == [
+        "  - route typing (no longer configured)",
+        "  ~ environment chat-dev (WEBSOCKET_ROUTE_PATHS)",
+        "  2 changes to make (dry run: nothing was changed).",
+    ]
+
+
+def with_domain(desired, name="chat.example.com"):
+    return dataclasses.replace(desired, domain=CustomDomain(name=name, certificate_arn=CERTIFICATE))
+
+
+def test_custom_domain_mapping_and_dns_alias(aws, desired):
+    outcome, lines = run(aws, with_domain(desired))
+
+    target = f"d-chat-example-com.execute-api.{REGION}.amazonaws.com"
+    assert lines[-4:] == [
+        "  + domain chat.example.com (regional)",
+        f"  + mapping chat.example.com -> {outcome.api_id}/dev",
+        f"  + dns record chat.example.com ({target})",
+        "  14 changes made.",
+    ]
+    assert outcome.websocket_url == "wss://chat.example.com"
+    assert (outcome.api_created, outcome.custom_domain_created) == (True, True)
+    assert outcome.api_gateway_domain_name == target
+    assert outcome.api_mapping_id
+    found = state(aws)
+    assert found["domains"] == [
+        {
+            "name": "chat.example.com",
+            "configurations": [
+                {"CertificateArn": CERTIFICATE, "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}
+            ],
+            "mappings": [(desired.name, "dev", "")],
+        }
+    ]
+    assert found["dns"] == [("chat.example.com.", target, REGIONAL_ZONE_ID)]
+    assert found["environment"]["WEBSOCKET_URL"] == "wss://chat.example.com"
+    aws.calls.clear()
+
+    again, _ = run(aws, with_domain(desired))
+
+    assert aws.calls.writes == []
+    assert again.api_mapping_id == outcome.api_mapping_id
+
+
+def test_a_domain_no_longer_configured_is_removed(aws, desired):
+    run(aws, with_domain(desired))
+
+    _, lines = run(aws, desired)
+
+    assert [line.split(" ->")[0].split(" (")[0] for line in lines[1:]] == [
+        "  ~ environment chat-dev",
+        "  - mapping chat.example.com",
+        "  - dns record chat.example.com",
+        "  - domain chat.example.com",
+        "  4 changes made.",
+    ]
+    found = state(aws)
+    assert (found["domains"], found["dns"]) == ([], [])
+
+
+def test_create_api_gateway_alone_leaves_the_domain_alone(aws, desired):
+    run(aws, with_domain(desired))
+    aws.calls.clear()
+
+    run(aws, desired, include_domain=False)
+
+    assert aws.calls.writes == ["UpdateFunctionConfiguration"]
+    assert [domain["name"] for domain in state(aws)["domains"]] == ["chat.example.com"]
+
+
+def test_teardown_removes_everything_and_is_idempotent(aws, desired):
+    outcome, _ = run(aws, with_domain(desired))
+    lines: list[str] = []
+
+    teardown(with_domain(desired), session=aws.session, echo=lines.append)
+
+    assert [line.split(" (")[0].split(" ->")[0] for line in lines] == [
+        "Removing WebSocket API chat-dev-websocket..",
+        "  - mapping chat.example.com",
+        "  - dns record chat.example.com",
+        "  - domain chat.example.com",
+        f"  - permission websocket-api-{outcome.api_id}",
+        f"  - role policy websocket-api-{outcome.api_id}-connections",
+        "  - api chat-dev-websocket",
+        "  6 changes made.",
+    ]
+    found = state(aws)
+    assert {key: found[key] for key in ("apis", "domains", "permissions", "role_policies", "dns")} == {
+        "apis": [],
+        "domains": [],
+        "permissions": [],
+        "role_policies": {},
+        "dns": [],
+    }
+    aws.calls.clear()
+
+    teardown(with_domain(desired), session=aws.session, echo=lines.append)
+
+    assert aws.calls.writes == []
+
+
+def test_no_hosted_zone_for_the_domain_is_reported(aws, desired):
+    with pytest.raises(ProvisioningError, match=r"No public Route 53 hosted zone holds chat\.example\.org") as failure:
+        run(aws, with_domain(desired, "chat.example.org"))
+
+    assert failure.value.outcome.api_created is True
+    assert failure.value.outcome.custom_domain_created is False

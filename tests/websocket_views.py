@@ -1,0 +1,111 @@
+"""WebSocket views the suite dispatches to, written the way users write theirs."""
+
+import threading
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from websockets_app.exceptions import RejectEvent
+from websockets_app.permissions import AnyOf
+from websockets_app.views import WebSocketView
+
+
+def describe(view: WebSocketView, request: HttpRequest, handler: str) -> JsonResponse:
+    session = view.websocket_session
+    return JsonResponse(
+        {
+            "handler": handler,
+            "user": request.user.get_username() if request.user.is_authenticated else None,
+            "channel": session.channel_name if session else None,
+            "body": view.body,
+        }
+    )
+
+
+class ActionView(WebSocketView):
+    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
+        super().connect(request, *args, **kwargs)
+        if request.GET.get("refuse") == "after-super":
+            return HttpResponse("Forbidden: not today.", status=403)
+        if request.GET.get("protocol"):
+            return HttpResponse(headers={"Sec-WebSocket-Protocol": request.GET["protocol"]})
+        return None
+
+    def echo(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return describe(self, request, "echo")
+
+    def sendmessage(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return describe(self, request, "sendmessage")
+
+    def debuglog(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"log": self.debug_log})
+
+    def reject(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        raise RejectEvent(422, "Unprocessable: reject always refuses.")
+
+    def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return describe(self, request, "default")
+
+    def _secret(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return describe(self, request, "_secret")
+
+    @staticmethod
+    def helper(request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"handler": "helper"})
+
+
+class CustomDispatchView(ActionView):
+    """Overrides dispatch() without any CSRF decoration of its own."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().dispatch(request, *args, **kwargs)
+        response["X-Dispatched-By"] = "CustomDispatchView"
+        return response
+
+
+class PlainView(WebSocketView):
+    """No handlers of its own: every message reaches the built-in default."""
+
+
+class GuardedView(WebSocketView):
+    """Permissions per view and per action, a channel rule, runtime channels and a bug."""
+
+    login_required = True
+    permission_required = "auth.view_user"
+    action_permissions = {
+        "kick": ["auth.delete_user", "auth.change_user"],
+        "post": AnyOf(["auth.add_user", "auth.change_user"]),
+    }
+
+    def may_join_channel(self, request: HttpRequest, channel_name: str) -> bool:
+        return not channel_name.startswith("staff") or request.user.is_staff
+
+    def kick(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"handler": "kick"})
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"handler": "post"})
+
+    def join(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        joined = self.join_channel(request, self.body.get("channel"))
+        return JsonResponse({"joined": joined, "channels": self.websocket_session.channel_names()})
+
+    def leave(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        left = self.websocket_session.leave(self.body.get("channel"))
+        return JsonResponse({"left": left, "channels": self.websocket_session.channel_names()})
+
+    def boom(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("secret database password is hunter2")
+
+
+class SlowConnectView(ActionView):
+    """Holds its $connect transaction open until told to finish, to let a $disconnect overtake it."""
+
+    row_written = threading.Event()
+    may_finish = threading.Event()
+
+    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
+        response = super().connect(request, *args, **kwargs)
+        type(self).row_written.set()
+        type(self).may_finish.wait(timeout=10)
+        return response

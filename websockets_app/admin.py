@@ -1,0 +1,104 @@
+"""Admin pages for connections and WebSocket APIs; the API actions run the same reconcile as the Zappa hook.
+
+Saving an API that was already provisioned reconciles it again, so an edited route reaches AWS at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute, WebSocketSession
+from websockets_app.provisioning.reconcile import ProvisioningError
+from websockets_app.provisioning.records import NoLambdaFunction, provision
+
+_PROVISIONED_FIELDS = (
+    "api_id",
+    "api_endpoint",
+    "api_gateway_domain_name",
+    "api_mapping_id",
+    "api_created",
+    "custom_domain_created",
+)
+
+
+@admin.register(WebSocketSession)
+class WebSocketSessionAdmin(admin.ModelAdmin):
+    list_display = ("connection_id", "channel_name", "user", "connected", "api_id", "stage", "last_seen_at")
+    list_filter = ("connected", "channel_name", "stage")
+    search_fields = ("connection_id", "channel_name", "user__username", "api_id")
+    raw_id_fields = ("user",)
+    readonly_fields = ("connected_at", "last_seen_at", "disconnected_at")
+
+
+class ApiGatewayAdditionalRouteInline(admin.TabularInline):
+    model = ApiGatewayAdditionalRoute
+    fields = ("route_key", "name", "path")
+    extra = 1
+
+
+@admin.register(ApiGateway)
+class ApiGatewayAdmin(admin.ModelAdmin):
+    list_display = ("api_name", "stage_name", "api_id", "custom_domain_name", "api_created", "custom_domain_created")
+    search_fields = ("api_name", "api_id", "custom_domain_name")
+    readonly_fields = _PROVISIONED_FIELDS
+    inlines = (ApiGatewayAdditionalRouteInline,)
+    actions = ("create_api_gateway", "create_custom_domain")
+
+    @admin.action(description="Create API Gateway")
+    def create_api_gateway(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
+        for row in queryset:
+            provision_and_report(self, request, row, include_domain=False)
+
+    @admin.action(description="Create Custom Domain")
+    def create_custom_domain(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
+        for row in queryset:
+            provision_and_report(self, request, row, include_domain=True)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Once routes are saved, bring an API that already exists in AWS up to date with them."""
+        super().save_related(request, form, formsets, change)
+        if change:
+            reprovision(self, request, form.instance)
+
+
+@admin.register(ApiGatewayAdditionalRoute)
+class ApiGatewayAdditionalRouteAdmin(admin.ModelAdmin):
+    list_display = ("route_key", "name", "path", "api_gateway")
+    list_filter = ("api_gateway",)
+    search_fields = ("route_key", "name")
+
+    def save_model(self, request: HttpRequest, obj: ApiGatewayAdditionalRoute, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        reprovision(self, request, obj.api_gateway)
+
+    def delete_model(self, request: HttpRequest, obj: ApiGatewayAdditionalRoute) -> None:
+        super().delete_model(request, obj)
+        reprovision(self, request, obj.api_gateway)
+
+
+def reprovision(model_admin: admin.ModelAdmin, request: HttpRequest, row: ApiGateway) -> None:
+    """After an edit, bring an API that exists in AWS up to date; one never provisioned waits for an action."""
+    if row.api_created:
+        provision_and_report(model_admin, request, row, include_domain=row.custom_domain_created)
+
+
+def provision_and_report(
+    model_admin: admin.ModelAdmin, request: HttpRequest, row: ApiGateway, *, include_domain: bool
+) -> None:
+    """Run the reconcile for one row and tell the admin user what it did, or why AWS refused."""
+    try:
+        outcome = provision(row, include_domain=include_domain, echo=lambda line: None)
+    except (NoLambdaFunction, ProvisioningError, ClientError, BotoCoreError) as error:
+        model_admin.message_user(request, f"{row.api_name}: {error}", messages.ERROR)
+        return
+    count = len(outcome.changes)
+    listed = "; ".join(str(change) for change in outcome.changes)
+    summary = f"{count} change{'s' if count != 1 else ''} made ({listed})" if count else "already up to date"
+    model_admin.message_user(
+        request, f"{row.api_name}: {summary}; WebSocket URL {outcome.websocket_url}", messages.SUCCESS
+    )

@@ -1,0 +1,158 @@
+"""What a WebSocket API should look like: a plain value each front-end builds, compared with AWS by ``diff``.
+
+Keeping the desired state free of boto3 and Django lets the Zappa hook, the admin and the management commands
+describe the same API in their own terms while one reconcile decides what to change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = (
+    "BUILT_IN_ROUTES",
+    "ROUTE_KEY_PATTERN",
+    "CustomDomain",
+    "DesiredApi",
+    "InvalidRoutes",
+    "LambdaTarget",
+    "parse_routes",
+)
+
+# Routes every API gets: they reach the view's connect, disconnect and action-dispatching methods.
+BUILT_IN_ROUTES = ("$connect", "$disconnect", "$default")
+# API Gateway route keys for custom routes: no "$" prefix (those are reserved), at most 128 characters.
+ROUTE_KEY_PATTERN = r"[A-Za-z0-9_.:-]{1,128}"
+_ROUTE_KEY_RE = re.compile(ROUTE_KEY_PATTERN)
+_FUNCTION_ARN_RE = re.compile(r"arn:[^:]+:lambda:[^:]+:\d{12}:function:[^:]+")
+
+
+class InvalidRoutes(ValueError):
+    """The ``routes`` setting is not a list of route keys or a mapping of route key to Django path."""
+
+
+@dataclass(frozen=True)
+class LambdaTarget:
+    """The Lambda function every route invokes, and the role its code runs as."""
+
+    function_arn: str
+    role_arn: str
+    alias: str = ""
+
+    def __post_init__(self) -> None:
+        if not _FUNCTION_ARN_RE.fullmatch(self.function_arn):
+            raise ValueError(f"Not an unqualified Lambda function ARN: {self.function_arn!r}")
+
+    @property
+    def qualified_arn(self) -> str:
+        return f"{self.function_arn}:{self.alias}" if self.alias else self.function_arn
+
+    @property
+    def partition(self) -> str:
+        return self.function_arn.split(":")[1]
+
+    @property
+    def region(self) -> str:
+        return self.function_arn.split(":")[3]
+
+    @property
+    def account_id(self) -> str:
+        return self.function_arn.split(":")[4]
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[-1]
+
+    @property
+    def integration_uri(self) -> str:
+        return (
+            f"arn:{self.partition}:apigateway:{self.region}:lambda:path/2015-03-31/functions/"
+            f"{self.qualified_arn}/invocations"
+        )
+
+
+@dataclass(frozen=True)
+class CustomDomain:
+    """A regional custom domain for the API; the Route 53 zone is found from the name when not given."""
+
+    name: str
+    certificate_arn: str
+    hosted_zone_id: str = ""
+
+
+@dataclass(frozen=True)
+class DesiredApi:
+    """One WebSocket API integrated with one Lambda, as the user configured it."""
+
+    name: str
+    target: LambdaTarget
+    description: str = ""
+    route_selection_expression: str = "$request.body.action"
+    api_key_selection_expression: str = "$request.header.x-api-key"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    # Additional route key -> Django path ("" reaches the view method named like the route).
+    routes: Mapping[str, str] = field(default_factory=dict)
+    stage_name: str = "dev"
+    stage_description: str = ""
+    default_channel_name: str = ""
+    domain: CustomDomain | None = None
+
+    @property
+    def route_keys(self) -> tuple[str, ...]:
+        return BUILT_IN_ROUTES + tuple(sorted(self.routes))
+
+    @property
+    def route_paths(self) -> dict[str, str]:
+        return {key: path for key, path in sorted(self.routes.items()) if path}
+
+    def source_arn(self, api_id: str) -> str:
+        """Who may invoke the Lambda: this API only, any stage and route."""
+        return f"arn:{self.target.partition}:execute-api:{self.target.region}:{self.target.account_id}:{api_id}/*"
+
+    def connections_arn(self, api_id: str) -> str:
+        """What the Lambda may manage: connections of this API's stage, nothing wider."""
+        prefix = f"arn:{self.target.partition}:execute-api:{self.target.region}:{self.target.account_id}"
+        return f"{prefix}:{api_id}/{self.stage_name}/*/@connections/*"
+
+    def websocket_url(self, api_endpoint: str) -> str:
+        """The ``wss://`` URL browsers connect to: the custom domain when there is one."""
+        if self.domain:
+            return f"wss://{self.domain.name}"
+        return f"{api_endpoint}/{self.stage_name}"
+
+    def environment(self, api_id: str, api_endpoint: str) -> dict[str, str]:
+        """Lambda environment variables through which the deployed app knows its own API."""
+        variables = {
+            "WEBSOCKET_API_ID": api_id,
+            "WEBSOCKET_STAGE": self.stage_name,
+            "WEBSOCKET_URL": self.websocket_url(api_endpoint),
+            "WEBSOCKET_ROUTE_PATHS": json.dumps(self.route_paths, sort_keys=True),
+        }
+        if self.default_channel_name:
+            variables["WEBSOCKET_DEFAULT_CHANNEL"] = self.default_channel_name
+        return variables
+
+
+def parse_routes(value: Any) -> dict[str, str]:
+    """Read ``routes`` as given in settings: a list of route keys, or a mapping of route key to Django path."""
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        items = [(key, "") for key in value]
+    elif isinstance(value, dict):
+        items = list(value.items())
+    else:
+        raise InvalidRoutes("routes must be a list of route keys or a mapping of route key to a Django path")
+    routes: dict[str, str] = {}
+    for key, path in items:
+        if not isinstance(key, str) or not _ROUTE_KEY_RE.fullmatch(key):
+            raise InvalidRoutes(f"Invalid route key {key!r}: use 1 to 128 letters, digits, '_', '.', ':' or '-'")
+        if not isinstance(path, str) or (path and not path.startswith("/")):
+            raise InvalidRoutes(f"The path of route {key!r} must be a Django path starting with '/'")
+        if key in routes:
+            raise InvalidRoutes(f"Route {key!r} is given twice")
+        routes[key] = path
+    return routes

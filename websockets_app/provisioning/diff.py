@@ -1,0 +1,397 @@
+"""The difference between a :class:`DesiredApi` and what AWS has, as a list of API calls to make.
+
+Every function here is pure: it takes AWS's answers as boto3 returns them and gives back :class:`Change` values,
+each naming one call. Nothing is created when it exists, nothing is updated when it already matches, and
+whatever is extra (a removed route, a duplicate, a stale integration) is deleted, so running the result twice
+changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from websockets_app.provisioning.desired import CustomDomain, DesiredApi
+
+__all__ = (
+    "Change",
+    "api_arn",
+    "delete_dns_record",
+    "diff_api",
+    "diff_dns_record",
+    "diff_domain",
+    "diff_environment",
+    "diff_integration",
+    "diff_mapping",
+    "diff_permission",
+    "diff_role_policy",
+    "diff_routes",
+    "diff_stage",
+    "diff_stale_integrations",
+    "diff_stale_stages",
+    "find_api",
+    "find_dns_record",
+    "permission_statement_id",
+    "role_policy_name",
+    "zone_for_domain",
+)
+
+Action = Literal["create", "update", "delete"]
+_SYMBOLS = {"create": "+", "update": "~", "delete": "-"}
+_PERMISSION_PRINCIPAL = "apigateway.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One call to AWS, described well enough to print it (``--dry-run``) or make it."""
+
+    action: Action
+    kind: str
+    name: str
+    service: str
+    operation: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    detail: str = ""
+
+    def __str__(self) -> str:
+        text = f"{_SYMBOLS[self.action]} {self.kind} {self.name}"
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+def api_arn(desired: DesiredApi, api_id: str) -> str:
+    return f"arn:{desired.target.partition}:apigateway:{desired.target.region}::/apis/{api_id}"
+
+
+def permission_statement_id(api_id: str) -> str:
+    return f"websocket-api-{api_id}"
+
+
+def role_policy_name(api_id: str) -> str:
+    return f"websocket-api-{api_id}-connections"
+
+
+def find_api(apis: Iterable[Mapping[str, Any]], name: str, api_id: str = "") -> Mapping[str, Any] | None:
+    """The WebSocket API to manage: the one recorded by id if it still exists, else the first of that name."""
+    websocket_apis = [api for api in apis if api.get("ProtocolType") == "WEBSOCKET"]
+    for api in websocket_apis:
+        if api_id and api["ApiId"] == api_id:
+            return api
+    return next((api for api in websocket_apis if api["Name"] == name), None)
+
+
+def diff_api(desired: DesiredApi, api: Mapping[str, Any] | None) -> list[Change]:
+    settings = {
+        "Name": desired.name,
+        "Description": desired.description,
+        "RouteSelectionExpression": desired.route_selection_expression,
+        "ApiKeySelectionExpression": desired.api_key_selection_expression,
+    }
+    if api is None:
+        params = {**settings, "ProtocolType": "WEBSOCKET", "Tags": dict(desired.tags)}
+        return [Change("create", "api", desired.name, "apigatewayv2", "create_api", params)]
+    changed = {key: value for key, value in settings.items() if api.get(key, "") != value}
+    changes = []
+    if changed:
+        detail = ", ".join(f"{key}: {api.get(key, '')!r} -> {value!r}" for key, value in changed.items())
+        params = {"ApiId": api["ApiId"], **changed}
+        changes.append(Change("update", "api", desired.name, "apigatewayv2", "update_api", params, detail))
+    return changes + _diff_tags(desired, api["ApiId"], api.get("Tags") or {})
+
+
+def _diff_tags(desired: DesiredApi, api_id: str, tags: Mapping[str, str]) -> list[Change]:
+    resource = api_arn(desired, api_id)
+    changes = []
+    missing = {key: value for key, value in desired.tags.items() if tags.get(key) != value}
+    if missing:
+        params = {"ResourceArn": resource, "Tags": missing}
+        changes.append(Change("update", "tags", ", ".join(sorted(missing)), "apigatewayv2", "tag_resource", params))
+    extra = sorted(set(tags) - set(desired.tags))
+    if extra:
+        params = {"ResourceArn": resource, "TagKeys": extra}
+        changes.append(Change("delete", "tags", ", ".join(extra), "apigatewayv2", "untag_resource", params))
+    return changes
+
+
+def diff_integration(
+    desired: DesiredApi, api_id: str, integrations: Iterable[Mapping[str, Any]]
+) -> tuple[list[Change], str | None]:
+    """The one ``AWS_PROXY`` integration to the Lambda; returns the changes and the id to keep (None: new)."""
+    uri = desired.target.integration_uri
+    proxies = [item for item in integrations if item.get("IntegrationType") == "AWS_PROXY"]
+    kept = next((item for item in proxies if item.get("IntegrationUri") == uri), proxies[0] if proxies else None)
+    if kept is None:
+        params = {
+            "ApiId": api_id,
+            "IntegrationType": "AWS_PROXY",
+            "IntegrationMethod": "POST",
+            "IntegrationUri": uri,
+            "Description": "Every route invokes this Lambda",
+        }
+        return [Change("create", "integration", "AWS_PROXY", "apigatewayv2", "create_integration", params)], None
+    if kept.get("IntegrationUri") != uri:
+        params = {"ApiId": api_id, "IntegrationId": kept["IntegrationId"], "IntegrationUri": uri}
+        change = Change("update", "integration", "AWS_PROXY", "apigatewayv2", "update_integration", params, uri)
+        return [change], kept["IntegrationId"]
+    return [], kept["IntegrationId"]
+
+
+def diff_stale_integrations(api_id: str, keep_id: str, integrations: Iterable[Mapping[str, Any]]) -> list[Change]:
+    """Integrations no route uses any more once every route targets ``keep_id``."""
+    return [
+        Change(
+            "delete",
+            "integration",
+            item["IntegrationId"],
+            "apigatewayv2",
+            "delete_integration",
+            {"ApiId": api_id, "IntegrationId": item["IntegrationId"]},
+            "unused",
+        )
+        for item in integrations
+        if item["IntegrationId"] != keep_id
+    ]
+
+
+def diff_routes(
+    desired: DesiredApi, api_id: str, integration_id: str, routes: Iterable[Mapping[str, Any]]
+) -> list[Change]:
+    """Create missing routes, point existing ones at the integration, delete removed ones and duplicates."""
+    target = f"integrations/{integration_id}"
+    by_key: dict[str, list[Mapping[str, Any]]] = {}
+    for route in routes:
+        by_key.setdefault(route["RouteKey"], []).append(route)
+    changes = []
+    for key in desired.route_keys:
+        existing = by_key.pop(key, [])
+        if not existing:
+            params = {"ApiId": api_id, "RouteKey": key, "Target": target}
+            changes.append(Change("create", "route", key, "apigatewayv2", "create_route", params))
+            continue
+        first, *duplicates = existing
+        if first.get("Target") != target:
+            params = {"ApiId": api_id, "RouteId": first["RouteId"], "Target": target}
+            changes.append(Change("update", "route", key, "apigatewayv2", "update_route", params, target))
+        changes.extend(_delete_route(api_id, route, "duplicate") for route in duplicates)
+    for extra in by_key.values():
+        changes.extend(_delete_route(api_id, route, "no longer configured") for route in extra)
+    return changes
+
+
+def _delete_route(api_id: str, route: Mapping[str, Any], why: str) -> Change:
+    params = {"ApiId": api_id, "RouteId": route["RouteId"]}
+    return Change("delete", "route", route["RouteKey"], "apigatewayv2", "delete_route", params, why)
+
+
+def diff_stage(desired: DesiredApi, api_id: str, stages: Iterable[Mapping[str, Any]]) -> list[Change]:
+    stage = next((item for item in stages if item["StageName"] == desired.stage_name), None)
+    if stage is None:
+        params = {
+            "ApiId": api_id,
+            "StageName": desired.stage_name,
+            "AutoDeploy": True,
+            "Description": desired.stage_description,
+        }
+        return [Change("create", "stage", desired.stage_name, "apigatewayv2", "create_stage", params, "auto-deploy")]
+    changed: dict[str, Any] = {}
+    if not stage.get("AutoDeploy"):
+        changed["AutoDeploy"] = True
+    if stage.get("Description", "") != desired.stage_description:
+        changed["Description"] = desired.stage_description
+    if not changed:
+        return []
+    params = {"ApiId": api_id, "StageName": desired.stage_name, **changed}
+    detail = ", ".join(f"{key}: {value!r}" for key, value in changed.items())
+    return [Change("update", "stage", desired.stage_name, "apigatewayv2", "update_stage", params, detail)]
+
+
+def diff_stale_stages(desired: DesiredApi, api_id: str, stages: Iterable[Mapping[str, Any]]) -> list[Change]:
+    return [
+        Change(
+            "delete",
+            "stage",
+            stage["StageName"],
+            "apigatewayv2",
+            "delete_stage",
+            {"ApiId": api_id, "StageName": stage["StageName"]},
+            "no longer configured",
+        )
+        for stage in stages
+        if stage["StageName"] != desired.stage_name
+    ]
+
+
+def diff_permission(desired: DesiredApi, api_id: str, statements: Iterable[Mapping[str, Any]]) -> list[Change]:
+    """``lambda:InvokeFunction`` for API Gateway, from this API only."""
+    statement_id = permission_statement_id(api_id)
+    source_arn = desired.source_arn(api_id)
+    qualifier = {"Qualifier": desired.target.alias} if desired.target.alias else {}
+    function = desired.target.function_arn
+    add = Change(
+        "create",
+        "permission",
+        statement_id,
+        "lambda",
+        "add_permission",
+        {
+            "FunctionName": function,
+            "StatementId": statement_id,
+            "Action": "lambda:InvokeFunction",
+            "Principal": _PERMISSION_PRINCIPAL,
+            "SourceArn": source_arn,
+            **qualifier,
+        },
+        source_arn,
+    )
+    existing = next((item for item in statements if item.get("Sid") == statement_id), None)
+    if existing is None:
+        return [add]
+    if _statement_matches(existing, source_arn):
+        return []
+    remove = Change(
+        "delete",
+        "permission",
+        statement_id,
+        "lambda",
+        "remove_permission",
+        {"FunctionName": function, "StatementId": statement_id, **qualifier},
+        "replaced",
+    )
+    return [remove, add]
+
+
+def _statement_matches(statement: Mapping[str, Any], source_arn: str) -> bool:
+    principal = statement.get("Principal")
+    service = principal.get("Service") if isinstance(principal, dict) else principal
+    condition = statement.get("Condition") or {}
+    return (
+        statement.get("Effect") == "Allow"
+        and statement.get("Action") == "lambda:InvokeFunction"
+        and service == _PERMISSION_PRINCIPAL
+        and (condition.get("ArnLike") or {}).get("AWS:SourceArn") == source_arn
+    )
+
+
+def diff_role_policy(desired: DesiredApi, api_id: str, document: Mapping[str, Any] | None) -> list[Change]:
+    """``execute-api:ManageConnections`` on this API's stage for the Lambda's role, nothing wider."""
+    wanted = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "execute-api:ManageConnections",
+                "Resource": desired.connections_arn(api_id),
+            }
+        ],
+    }
+    if document == wanted:
+        return []
+    name = role_policy_name(api_id)
+    params = {"RoleName": desired.target.role_name, "PolicyName": name, "PolicyDocument": json.dumps(wanted)}
+    action: Action = "create" if document is None else "update"
+    return [Change(action, "role policy", name, "iam", "put_role_policy", params, desired.target.role_name)]
+
+
+def diff_environment(desired: DesiredApi, api_id: str, api_endpoint: str, variables: Mapping[str, str]) -> list[Change]:
+    """Merge the API's identity into the Lambda's environment, keeping every other variable."""
+    wanted = desired.environment(api_id, api_endpoint)
+    changed = sorted(key for key, value in wanted.items() if variables.get(key) != value)
+    if not changed:
+        return []
+    params = {
+        "FunctionName": desired.target.function_arn,
+        "Environment": {"Variables": {**variables, **wanted}},
+    }
+    name = desired.target.function_arn.rsplit(":", 1)[-1]
+    return [
+        Change("update", "environment", name, "lambda", "update_function_configuration", params, ", ".join(changed))
+    ]
+
+
+def diff_domain(domain: CustomDomain, existing: Mapping[str, Any] | None) -> list[Change]:
+    configuration = {
+        "CertificateArn": domain.certificate_arn,
+        "EndpointType": "REGIONAL",
+        "SecurityPolicy": "TLS_1_2",
+    }
+    if existing is None:
+        params = {"DomainName": domain.name, "DomainNameConfigurations": [configuration]}
+        return [Change("create", "domain", domain.name, "apigatewayv2", "create_domain_name", params, "regional")]
+    current = (existing.get("DomainNameConfigurations") or [{}])[0]
+    if all(current.get(key) == value for key, value in configuration.items()):
+        return []
+    params = {"DomainName": domain.name, "DomainNameConfigurations": [configuration]}
+    return [Change("update", "domain", domain.name, "apigatewayv2", "update_domain_name", params, "certificate")]
+
+
+def diff_mapping(
+    domain_name: str, api_id: str, stage_name: str, mappings: Iterable[Mapping[str, Any]]
+) -> tuple[list[Change], str | None]:
+    """The domain's root maps to this API's stage; returns the changes and the mapping id kept (None: new)."""
+    root = [item for item in mappings if not item.get("ApiMappingKey")]
+    kept = next((item for item in root if item["ApiId"] == api_id and item["Stage"] == stage_name), None)
+    changes = [
+        Change(
+            "delete",
+            "mapping",
+            f"{domain_name} -> {item['ApiId']}/{item['Stage']}",
+            "apigatewayv2",
+            "delete_api_mapping",
+            {"DomainName": domain_name, "ApiMappingId": item["ApiMappingId"]},
+            "duplicate" if item["ApiId"] == api_id and item["Stage"] == stage_name else "replaced",
+        )
+        for item in root
+        if item is not kept
+    ]
+    if kept is not None:
+        return changes, kept["ApiMappingId"]
+    params = {"DomainName": domain_name, "ApiId": api_id, "Stage": stage_name}
+    name = f"{domain_name} -> {api_id}/{stage_name}"
+    return [*changes, Change("create", "mapping", name, "apigatewayv2", "create_api_mapping", params)], None
+
+
+def zone_for_domain(zones: Iterable[Mapping[str, Any]], domain_name: str) -> str | None:
+    """The public hosted zone whose name is the longest suffix of the domain (its id without /hostedzone/)."""
+    wanted = domain_name.rstrip(".").lower()
+    best: tuple[int, str] | None = None
+    for zone in zones:
+        if (zone.get("Config") or {}).get("PrivateZone"):
+            continue
+        zone_name = zone["Name"].rstrip(".").lower()
+        if (wanted == zone_name or wanted.endswith("." + zone_name)) and (best is None or len(zone_name) > best[0]):
+            best = (len(zone_name), zone["Id"].rsplit("/", 1)[-1])
+    return best[1] if best else None
+
+
+def find_dns_record(records: Iterable[Mapping[str, Any]], domain_name: str) -> Mapping[str, Any] | None:
+    wanted = domain_name.rstrip(".").lower() + "."
+    return next((item for item in records if item["Name"].lower() == wanted and item["Type"] == "A"), None)
+
+
+def diff_dns_record(
+    domain_name: str, zone_id: str, target_name: str, target_zone_id: str, record: Mapping[str, Any] | None
+) -> list[Change]:
+    """An A alias record from the custom domain to API Gateway's regional domain name."""
+    alias = {"HostedZoneId": target_zone_id, "DNSName": target_name, "EvaluateTargetHealth": False}
+    if record is not None:
+        current = record.get("AliasTarget") or {}
+        if (
+            current.get("HostedZoneId") == target_zone_id
+            and current.get("DNSName", "").rstrip(".").lower() == target_name.rstrip(".").lower()
+        ):
+            return []
+    record_set = {"Name": domain_name, "Type": "A", "AliasTarget": alias}
+    params = _record_batch(zone_id, "UPSERT", record_set)
+    action: Action = "create" if record is None else "update"
+    return [Change(action, "dns record", domain_name, "route53", "change_resource_record_sets", params, target_name)]
+
+
+def delete_dns_record(zone_id: str, record: Mapping[str, Any]) -> Change:
+    params = _record_batch(zone_id, "DELETE", record)
+    name = record["Name"].rstrip(".")
+    return Change("delete", "dns record", name, "route53", "change_resource_record_sets", params)
+
+
+def _record_batch(zone_id: str, action: str, record_set: Mapping[str, Any]) -> dict[str, Any]:
+    return {"HostedZoneId": zone_id, "ChangeBatch": {"Changes": [{"Action": action, "ResourceRecordSet": record_set}]}}

@@ -1,0 +1,377 @@
+"""The boto3 part of provisioning: read what AWS has, apply the diff step by step, and say what was done.
+
+Each step reads the resource it manages, asks :mod:`websockets_app.provisioning.diff` what to change, and
+makes exactly those calls, printing each one as Zappa prints its own progress. Steps run in dependency order
+(API, integration, routes, stage, permission, role policy, environment, domain, mapping, DNS), so a run that
+fails half-way leaves a state the next run reads and finishes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from websockets_app.provisioning.desired import DesiredApi, LambdaTarget
+from websockets_app.provisioning.diff import (
+    Change,
+    delete_dns_record,
+    diff_api,
+    diff_dns_record,
+    diff_domain,
+    diff_environment,
+    diff_integration,
+    diff_mapping,
+    diff_permission,
+    diff_role_policy,
+    diff_routes,
+    diff_stage,
+    diff_stale_integrations,
+    diff_stale_stages,
+    find_api,
+    find_dns_record,
+    permission_statement_id,
+    role_policy_name,
+    zone_for_domain,
+)
+
+__all__ = ("Echo", "Outcome", "ProvisioningError", "reconcile", "resolve_target", "teardown")
+
+Echo = Callable[[str], None]
+# Stands for an id AWS has not handed out yet, in a dry run of something that does not exist.
+NEW = "<new>"
+
+
+@dataclass
+class Outcome:
+    """What a run left in AWS (or, on a dry run, would leave); flags are set only once their calls succeeded."""
+
+    api_id: str = ""
+    api_endpoint: str = ""
+    websocket_url: str = ""
+    api_gateway_domain_name: str = ""
+    api_mapping_id: str = ""
+    api_created: bool = False
+    custom_domain_created: bool = False
+    changes: list[Change] = field(default_factory=list)
+
+
+class ProvisioningError(Exception):
+    """AWS refused a call or lacks something the API needs; ``outcome`` holds what was done before."""
+
+    def __init__(self, message: str, outcome: Outcome) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+def resolve_target(
+    function_name: str, *, alias: str = "", session: boto3.session.Session | None = None
+) -> LambdaTarget:
+    """Look up the Lambda the routes invoke: its unqualified ARN and its execution role."""
+    client = (session or boto3.session.Session()).client("lambda")
+    configuration = client.get_function_configuration(FunctionName=function_name)
+    if alias:
+        client.get_alias(FunctionName=function_name, Name=alias)
+    function_arn = ":".join(configuration["FunctionArn"].split(":")[:7])
+    return LambdaTarget(function_arn=function_arn, role_arn=configuration["Role"], alias=alias)
+
+
+def reconcile(
+    desired: DesiredApi,
+    *,
+    session: boto3.session.Session | None = None,
+    known_api_id: str = "",
+    include_domain: bool = True,
+    dry_run: bool = False,
+    echo: Echo = print,
+) -> Outcome:
+    """Make AWS match ``desired``; with ``include_domain`` False the custom domain is left as it is."""
+    run = _Run(desired, session, dry_run=dry_run, echo=echo)
+
+    def steps() -> None:
+        run.api(known_api_id)
+        if include_domain:
+            run.domains()
+        run.stale_stages()
+
+    return run.perform(f"{'Planning' if dry_run else 'Reconciling'} WebSocket API {desired.name}..", steps)
+
+
+def teardown(
+    desired: DesiredApi,
+    *,
+    session: boto3.session.Session | None = None,
+    known_api_id: str = "",
+    dry_run: bool = False,
+    echo: Echo = print,
+) -> Outcome:
+    """Delete what :func:`reconcile` made: mappings, domain, DNS record, permission, role policy and the API."""
+    run = _Run(desired, session, dry_run=dry_run, echo=echo)
+    heading = f"{'Planning the removal of' if dry_run else 'Removing'} WebSocket API {desired.name}.."
+    return run.perform(heading, lambda: run.remove(known_api_id))
+
+
+class _Run:
+    """One reconcile or teardown: the clients, what was found so far, and the changes made."""
+
+    def __init__(self, desired: DesiredApi, session: boto3.session.Session | None, *, dry_run: bool, echo: Echo):
+        self.desired = desired
+        self.dry_run = dry_run
+        self.echo = echo
+        self.outcome = Outcome()
+        self.api_id = ""  # empty until the API exists (or, on a dry run, would)
+        self._session = session or boto3.session.Session()
+        self._clients: dict[str, Any] = {}
+
+    def perform(self, heading: str, steps: Callable[[], None]) -> Outcome:
+        """Print the heading, run the steps, sum up; AWS's refusals become :class:`ProvisioningError`."""
+        self.echo(heading)
+        try:
+            steps()
+        except ClientError as error:
+            raise ProvisioningError(f"AWS refused a call: {error}", self.outcome) from error
+        self.summarise()
+        return self.outcome
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            region = None if service in ("iam", "route53") else self.desired.target.region
+            self._clients[service] = self._session.client(service, region_name=region)
+        return self._clients[service]
+
+    # Reconcile steps.
+
+    def api(self, known_api_id: str) -> None:
+        gateway = self.client("apigatewayv2")
+        api = find_api(_pages(gateway, "get_apis"), self.desired.name, known_api_id)
+        created = self.apply(diff_api(self.desired, api))
+        found = api if api is not None else (created[0] if created and not self.dry_run else None)
+        self.api_id = found["ApiId"] if found else NEW
+        self.outcome.api_id = "" if found is None else self.api_id
+        region = self.desired.target.region
+        host = found["ApiEndpoint"].split("://", 1)[-1] if found else f"{NEW}.execute-api.{region}.amazonaws.com"
+        self.outcome.api_endpoint = f"wss://{host}"
+        self.outcome.websocket_url = self.desired.websocket_url(self.outcome.api_endpoint)
+        exists = api is not None
+
+        integrations = _pages(gateway, "get_integrations", ApiId=self.api_id) if exists else []
+        changes, integration_id = diff_integration(self.desired, self.api_id, integrations)
+        created = self.apply(changes)
+        if integration_id is None:
+            integration_id = created[0]["IntegrationId"] if created and not self.dry_run else NEW
+        routes = _pages(gateway, "get_routes", ApiId=self.api_id) if exists else []
+        self.apply(diff_routes(self.desired, self.api_id, integration_id, routes))
+        self.apply(diff_stale_integrations(self.api_id, integration_id, integrations))
+        stages = _pages(gateway, "get_stages", ApiId=self.api_id) if exists else []
+        self.apply(diff_stage(self.desired, self.api_id, stages))
+        self.apply(diff_permission(self.desired, self.api_id, self.permission_statements()))
+        self.apply(diff_role_policy(self.desired, self.api_id, self.role_policy()))
+        variables = self.function_configuration().get("Environment", {}).get("Variables", {})
+        self.apply(diff_environment(self.desired, self.api_id, self.outcome.api_endpoint, variables))
+        self.outcome.api_created = not self.dry_run
+
+    def domains(self) -> None:
+        """The desired custom domain made and mapped; domains mapped to this API but no longer wanted, removed."""
+        domain = self.desired.domain
+        for name in self.mapped_domains():
+            if domain is None or name != domain.name:
+                self.remove_domain(name)
+        if domain is None:
+            return
+        gateway = self.client("apigatewayv2")
+        existing = self.domain_name(domain.name)
+        created = self.apply(diff_domain(domain, existing))
+        described = created[0] if created and not self.dry_run else existing
+        mappings = _pages(gateway, "get_api_mappings", DomainName=domain.name) if existing else []
+        changes, mapping_id = diff_mapping(domain.name, self.api_id, self.desired.stage_name, mappings)
+        created = [response for response in self.apply(changes) if "ApiMappingId" in response]
+        self.outcome.api_mapping_id = mapping_id or (created[0]["ApiMappingId"] if created else "")
+
+        target_name, target_zone = _domain_target(described)
+        if described is not None and not (target_name and target_zone):
+            raise ProvisioningError(
+                f"AWS did not report the regional target of {domain.name}: cannot point DNS at it", self.outcome
+            )
+        zone_id = domain.hosted_zone_id or self.zone_for(domain.name)
+        record = find_dns_record(self.records(zone_id, domain.name), domain.name)
+        self.apply(diff_dns_record(domain.name, zone_id, target_name or NEW, target_zone or NEW, record))
+        self.outcome.api_gateway_domain_name = target_name
+        self.outcome.custom_domain_created = not self.dry_run
+
+    def stale_stages(self) -> None:
+        if self.outcome.api_id:
+            stages = _pages(self.client("apigatewayv2"), "get_stages", ApiId=self.api_id)
+            self.apply(diff_stale_stages(self.desired, self.api_id, stages))
+
+    # Teardown.
+
+    def remove(self, known_api_id: str) -> None:
+        api = find_api(_pages(self.client("apigatewayv2"), "get_apis"), self.desired.name, known_api_id)
+        self.api_id = api["ApiId"] if api else ""
+        domains = set(self.mapped_domains())
+        if self.desired.domain and self.domain_name(self.desired.domain.name) is not None:
+            domains.add(self.desired.domain.name)
+        for name in sorted(domains):
+            self.remove_domain(name)
+        if api is None:
+            return
+        target = self.desired.target
+        qualifier = {"Qualifier": target.alias} if target.alias else {}
+        statement_id = permission_statement_id(self.api_id)
+        if any(statement.get("Sid") == statement_id for statement in self.permission_statements()):
+            params = {"FunctionName": target.function_arn, "StatementId": statement_id, **qualifier}
+            self.apply([Change("delete", "permission", statement_id, "lambda", "remove_permission", params)])
+        policy_name = role_policy_name(self.api_id)
+        if self.role_policy() is not None:
+            params = {"RoleName": target.role_name, "PolicyName": policy_name}
+            self.apply([Change("delete", "role policy", policy_name, "iam", "delete_role_policy", params)])
+        params = {"ApiId": self.api_id}
+        self.apply([Change("delete", "api", self.desired.name, "apigatewayv2", "delete_api", params, self.api_id)])
+
+    def remove_domain(self, name: str) -> None:
+        """Unmap this API from the domain; once nothing else is mapped, delete the domain and its DNS alias."""
+        gateway = self.client("apigatewayv2")
+        mappings = _pages(gateway, "get_api_mappings", DomainName=name)
+        ours = [item for item in mappings if self.api_id and item["ApiId"] == self.api_id]
+        self.apply(
+            Change(
+                "delete",
+                "mapping",
+                f"{name} -> {item['ApiId']}/{item['Stage']}",
+                "apigatewayv2",
+                "delete_api_mapping",
+                {"DomainName": name, "ApiMappingId": item["ApiMappingId"]},
+            )
+            for item in ours
+        )
+        if len(ours) < len(mappings):
+            return
+        target_name, _ = _domain_target(self.domain_name(name))
+        configured = self.desired.domain
+        zone_id = configured.hosted_zone_id if configured and configured.name == name else ""
+        zone_id = zone_id or self.zone_for(name, required=False)
+        record = find_dns_record(self.records(zone_id, name), name) if zone_id else None
+        alias = (record or {}).get("AliasTarget") or {}
+        if record and target_name and alias.get("DNSName", "").rstrip(".").lower() == target_name.lower():
+            self.apply([delete_dns_record(zone_id, record)])
+        self.apply([Change("delete", "domain", name, "apigatewayv2", "delete_domain_name", {"DomainName": name})])
+
+    # Reads.
+
+    def mapped_domains(self) -> list[str]:
+        """Custom domains with a mapping to this API."""
+        if not self.outcome.api_id and not (self.api_id and self.api_id != NEW):
+            return []
+        gateway = self.client("apigatewayv2")
+        return [
+            domain["DomainName"]
+            for domain in _pages(gateway, "get_domain_names")
+            if any(
+                item["ApiId"] == self.api_id
+                for item in _pages(gateway, "get_api_mappings", DomainName=domain["DomainName"])
+            )
+        ]
+
+    def domain_name(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.client("apigatewayv2").get_domain_name(DomainName=name)
+        except ClientError as error:
+            if _error_code(error) == "NotFoundException":
+                return None
+            raise
+
+    def permission_statements(self) -> list[dict[str, Any]]:
+        if self.api_id in ("", NEW):
+            return []
+        target = self.desired.target
+        qualifier = {"Qualifier": target.alias} if target.alias else {}
+        try:
+            policy = self.client("lambda").get_policy(FunctionName=target.function_arn, **qualifier)
+        except ClientError as error:
+            if _error_code(error) == "ResourceNotFoundException":
+                return []
+            raise
+        return json.loads(policy["Policy"]).get("Statement", [])
+
+    def role_policy(self) -> dict[str, Any] | None:
+        if self.api_id in ("", NEW):
+            return None
+        try:
+            response = self.client("iam").get_role_policy(
+                RoleName=self.desired.target.role_name, PolicyName=role_policy_name(self.api_id)
+            )
+        except ClientError as error:
+            if _error_code(error) == "NoSuchEntity":
+                return None
+            raise
+        return response["PolicyDocument"]
+
+    def function_configuration(self) -> dict[str, Any]:
+        return self.client("lambda").get_function_configuration(FunctionName=self.desired.target.function_arn)
+
+    def zone_for(self, domain_name: str, *, required: bool = True) -> str:
+        zones = _pages(self.client("route53"), "list_hosted_zones", key="HostedZones")
+        zone_id = zone_for_domain(zones, domain_name)
+        if zone_id is None and required:
+            raise ProvisioningError(
+                f"No public Route 53 hosted zone holds {domain_name}: create one or set hosted_zone_id", self.outcome
+            )
+        return zone_id or ""
+
+    def records(self, zone_id: str, name: str) -> list[dict[str, Any]]:
+        response = self.client("route53").list_resource_record_sets(
+            HostedZoneId=zone_id, StartRecordName=name, StartRecordType="A", MaxItems="1"
+        )
+        return response["ResourceRecordSets"]
+
+    # Writes.
+
+    def apply(self, changes: Iterable[Change]) -> list[dict[str, Any]]:
+        """Print each change and, unless this is a dry run, make its call; returns AWS's answers."""
+        responses = []
+        for change in changes:
+            self.echo(f"  {change}")
+            self.outcome.changes.append(change)
+            if self.dry_run:
+                continue
+            client = self.client(change.service)
+            if change.operation == "update_function_configuration":
+                # Zappa's own update may still be in progress; Lambda refuses a second one until it ends.
+                client.get_waiter("function_updated_v2").wait(FunctionName=change.params["FunctionName"])
+            responses.append(getattr(client, change.operation)(**change.params))
+        return responses
+
+    def summarise(self) -> None:
+        count = len(self.outcome.changes)
+        if count == 0:
+            self.echo("  WebSocket API is up to date.")
+        elif self.dry_run:
+            self.echo(f"  {count} change{'s' if count != 1 else ''} to make (dry run: nothing was changed).")
+        else:
+            self.echo(f"  {count} change{'s' if count != 1 else ''} made.")
+
+
+def _pages(client: Any, operation: str, *, key: str = "Items", **params: Any) -> list[dict[str, Any]]:
+    if client.can_paginate(operation):
+        return [item for page in client.get_paginator(operation).paginate(**params) for item in page.get(key, [])]
+    items: list[dict[str, Any]] = []
+    while True:
+        response = getattr(client, operation)(**params)
+        items.extend(response.get(key, []))
+        if not response.get("NextToken"):
+            return items
+        params = {**params, "NextToken": response["NextToken"]}
+
+
+def _domain_target(domain: Mapping[str, Any] | None) -> tuple[str, str]:
+    """API Gateway's regional name for a custom domain, and its hosted zone: what the DNS alias points at."""
+    configuration = ((domain or {}).get("DomainNameConfigurations") or [{}])[0]
+    return configuration.get("ApiGatewayDomainName", ""), configuration.get("HostedZoneId", "")
+
+
+def _error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")

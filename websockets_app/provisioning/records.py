@@ -1,0 +1,98 @@
+"""The reconcile run for an ``ApiGateway`` row: desired state from the row, what was provisioned back onto it.
+
+The admin actions and the ``createApiGateway`` / ``createCustomDomain`` commands are front-ends of this one
+function, so an API made from the admin is made exactly as the Zappa hook makes it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+
+from websockets_app.conf import conf
+from websockets_app.models import ApiGateway
+from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget
+from websockets_app.provisioning.reconcile import Echo, Outcome, ProvisioningError, reconcile, resolve_target
+
+__all__ = ("NoLambdaFunction", "desired_from_row", "lambda_function_name", "provision")
+
+
+class NoLambdaFunction(LookupError):
+    """Provisioning from Django needs to know which Lambda function the routes invoke."""
+
+
+def lambda_function_name(explicit: str = "") -> str:
+    """The function to provision for: given, configured, or (on Lambda) the function running this code."""
+    name = explicit or conf.LAMBDA_FUNCTION_NAME or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+    if not name:
+        raise NoLambdaFunction(
+            "No Lambda function to integrate with: pass --function-name, set WEBSOCKETS['LAMBDA_FUNCTION_NAME'], "
+            "or run the command on Lambda with `zappa manage`."
+        )
+    return name
+
+
+def desired_from_row(row: ApiGateway, target: LambdaTarget) -> DesiredApi:
+    domain = None
+    if row.custom_domain_name:
+        domain = CustomDomain(row.custom_domain_name, row.certificate_arn, row.hosted_zone_id)
+    return DesiredApi(
+        name=row.api_name,
+        target=target,
+        description=row.api_description,
+        route_selection_expression=row.route_selection_expression,
+        api_key_selection_expression=row.api_key_selection_expression,
+        tags={str(key): str(value) for key, value in (row.tags or {}).items()},
+        routes={route.route_key: route.path for route in row.additional_routes.all()},
+        stage_name=row.stage_name,
+        stage_description=row.stage_description,
+        default_channel_name=row.default_channel_name,
+        domain=domain,
+    )
+
+
+def provision(
+    row: ApiGateway,
+    *,
+    include_domain: bool,
+    dry_run: bool = False,
+    function_name: str = "",
+    echo: Echo = print,
+    session: boto3.session.Session | None = None,
+) -> Outcome:
+    """Reconcile the row's API (and, with ``include_domain``, its custom domain) and record what AWS now has."""
+    session = session or boto3.session.Session(region_name=row.aws_region or None)
+    target = resolve_target(lambda_function_name(function_name), alias=row.lambda_alias, session=session)
+    desired = desired_from_row(row, target)
+    if include_domain and desired.domain is None:
+        raise ProvisioningError(f"{row.api_name} has no custom domain name to create", Outcome())
+    try:
+        outcome = reconcile(
+            desired,
+            session=session,
+            known_api_id=row.api_id,
+            include_domain=include_domain,
+            dry_run=dry_run,
+            echo=echo,
+        )
+    except ProvisioningError as error:
+        if not dry_run:
+            _record(row, error.outcome, include_domain=include_domain)
+        raise
+    if not dry_run:
+        _record(row, outcome, include_domain=include_domain)
+    return outcome
+
+
+def _record(row: ApiGateway, outcome: Outcome, *, include_domain: bool) -> None:
+    row.api_id = outcome.api_id or row.api_id
+    row.api_endpoint = outcome.api_endpoint if outcome.api_id else row.api_endpoint
+    row.api_created = outcome.api_created
+    fields = ["api_id", "api_endpoint", "api_created"]
+    if include_domain:
+        row.api_gateway_domain_name = outcome.api_gateway_domain_name
+        row.api_mapping_id = outcome.api_mapping_id
+        row.custom_domain_created = outcome.custom_domain_created
+        fields += ["api_gateway_domain_name", "api_mapping_id", "custom_domain_created"]
+    row.save(update_fields=fields)
