@@ -78,7 +78,7 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(directory) / 'bench.sqlite3'}"
-        with runserver(database_url, log_level="WARNING") as (url, server_lines):
+        with runserver(database_url, settings="benchmarks.settings", log_level="WARNING") as (url, server_lines):
             figures = asyncio.run(run(url.removeprefix("http://"), options.clients, options.senders, options.messages))
             errors = [line for line in server_lines if "Traceback" in line or "ERROR" in line]
     database = database_url.split(":", 1)[0]

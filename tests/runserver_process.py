@@ -15,18 +15,20 @@ ROOT = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
 
 
-def manage(database_url: str, *arguments: str) -> None:
+def manage(database_url: str, *arguments: str, settings: str = "project.settings") -> None:
     """Run one management command against ``database_url``."""
-    subprocess.run([*MANAGE, *arguments], env=_environment(database_url), check=True, cwd=ROOT)
+    subprocess.run([*MANAGE, *arguments], env=_environment(database_url, settings), check=True, cwd=ROOT)
 
 
 @contextmanager
-def runserver(database_url: str, *, log_level: str = "INFO") -> Iterator[tuple[str, list[str]]]:
+def runserver(
+    database_url: str, *, settings: str = "project.settings", log_level: str = "INFO"
+) -> Iterator[tuple[str, list[str]]]:
     """Migrate, start the server, and yield its base URL and the lines it logs (read as they come)."""
-    manage(database_url, "migrate", "--noinput", "-v0")
+    manage(database_url, "migrate", "--noinput", "-v0", settings=settings)
     server = subprocess.Popen(
         [*MANAGE, "runserver", "--noreload", "127.0.0.1:0"],
-        env={**_environment(database_url), "WEBSOCKETS_LOG_LEVEL": log_level},
+        env={**_environment(database_url, settings), "WEBSOCKETS_LOG_LEVEL": log_level},
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -52,5 +54,5 @@ def runserver(database_url: str, *, log_level: str = "INFO") -> Iterator[tuple[s
         server.stdout.close()
 
 
-def _environment(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+def _environment(database_url: str, settings: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": settings, "PYTHONUNBUFFERED": "1"}
