@@ -196,6 +196,27 @@ def test_events_of_different_connections_run_concurrently(settings, lambda_handl
     assert not barrier.broken
 
 
+def test_pings_are_answered_while_a_connections_events_queue_up(settings, lambda_handler):
+    # API Gateway answers pings at its edge: a slow Lambda must not make a busy client's keepalive time out.
+    release = threading.Event()
+
+    def slow_handler(event, context):
+        if event.get("body") == "slow":
+            release.wait(10)
+        return lambda_handler(event, context)
+
+    recorder = RecordingHandler(slow_handler)
+    with running_emulator(settings, recorder) as emulator, connect(ws_url(emulator)) as websocket:
+        websocket.send("slow")
+        websocket.send("queued behind it")
+        pong = websocket.ping()
+        answered_while_busy = pong.wait(10)
+        release.set()
+        recorder.wait_for(lambda event: event.get("body") == "queued behind it")
+    assert answered_while_busy
+    assert [event["body"] for event in recorder.events("MESSAGE")] == ["slow", "queued behind it"]
+
+
 def test_a_failing_lambda_answers_the_client_as_api_gateway_does(settings, lambda_handler):
     def failing_on_messages(event, context):
         if event["requestContext"].get("eventType") == "MESSAGE":

@@ -41,6 +41,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 # API Gateway closes idle and too-old connections with "going away".
 GOING_AWAY = 1001
 INTERNAL_ERROR_BODY = {"message": "Internal server error"}
+# Messages of one connection waiting for the Lambda; past this, reading that socket pauses until one is handled.
+MAX_QUEUED_MESSAGES = 1000
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,25 @@ class EmulatorApp:
         self._log(f'WebSocket $disconnect {connection_id} {status} ({code} "{reason}")')
 
     async def _serve_messages(self, connection: LiveConnection, receive: Receive) -> tuple[int, str]:
-        """Pass messages on until the connection closes; returns the close code and reason."""
+        """Pass messages on until the connection closes; returns the close code and reason.
+
+        Reading and handling are separate tasks: uvicorn stops reading a socket while a message waits to be
+        received, so a connection whose events queue up behind a slow Lambda would stop answering the client's
+        pings, which API Gateway answers at its edge whatever the integration does.
+        """
+        backlog: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=MAX_QUEUED_MESSAGES)
+        handler = asyncio.create_task(self._handle_messages(connection, backlog))
+        try:
+            closed = await self._read_messages(connection, receive, backlog)
+            await backlog.put(None)
+            await handler
+        finally:
+            handler.cancel()
+        return closed
+
+    async def _read_messages(
+        self, connection: LiveConnection, receive: Receive, backlog: asyncio.Queue[dict[str, Any] | None]
+    ) -> tuple[int, str]:
         loop = asyncio.get_running_loop()
         closes_at: float | None = loop.time() + self.limits.lifetime_seconds
         idle_since = loop.time()
@@ -184,6 +204,11 @@ class EmulatorApp:
                 return message.get("code", 1005), message.get("reason") or ""
             idle_since = loop.time()
             connection.last_active_at = time.time()
+            await backlog.put(message)
+
+    async def _handle_messages(self, connection: LiveConnection, backlog: asyncio.Queue[dict[str, Any] | None]) -> None:
+        """One connection's messages, one after another, in the order they came."""
+        while (message := await backlog.get()) is not None:
             await self._handle_message(connection, message)
 
     async def _handle_message(self, connection: LiveConnection, message: dict[str, Any]) -> None:
