@@ -30,7 +30,9 @@ __all__ = (
     "build_app",
     "emulator_settings",
     "load_lambda_handler",
+    "point_django_at",
     "serve",
+    "uvicorn_config",
 )
 
 LOCAL_API_ID = "local"
