@@ -32,4 +32,4 @@ format: $(VENV)/.installed
 
 # Every benchmarks/bench_*.py in turn; each prints its figures (speed is measured here, never in tests).
 bench: $(VENV)/.installed
-	@set -e; for script in benchmarks/bench_*.py; do $(PY) $$script; done
+	@set -e; for script in benchmarks/bench_*.py; do PYTHONPATH=. $(PY) $$script; done

@@ -48,17 +48,20 @@ if AWS_REGION:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _default_hosts)
 
 INSTALLED_APPS = [
+    # First, so its runserver (the API Gateway emulator) replaces staticfiles' and Django's own.
+    "websockets_app",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "websockets_app",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files through Django itself: the same on Lambda and in the local emulator.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,7 +75,7 @@ ROOT_URLCONF = "project.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "project" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -110,6 +113,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Off Lambda, WhiteNoise serves straight from the apps' static folders (no collectstatic); on Lambda it serves
+# STATIC_ROOT, filled by `collectstatic` before `zappa deploy`.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = not ON_LAMBDA
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -128,4 +134,9 @@ WEBSOCKETS: dict = {
     "URL": os.environ.get("WEBSOCKET_URL") or None,
     "DEFAULT_CHANNEL_NAME": os.environ.get("WEBSOCKET_DEFAULT_CHANNEL") or "default",
     "ROUTE_PATHS": json.loads(os.environ.get("WEBSOCKET_ROUTE_PATHS") or "{}"),
+    # What runserver's API Gateway emulator calls, as Lambda does.
+    "LAMBDA_HANDLER": "project.lambda_handler.lambda_handler",
 }
+
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"

@@ -1,15 +1,57 @@
-"""The example project's views: a WebSocket view written the way users of websockets_app write theirs."""
+"""The example project's views: a chat whose WebSocket side is written the way users of websockets_app write theirs."""
 
 from typing import Any
+from urllib.parse import urlencode
 
-from django.http import HttpRequest, JsonResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import render
 
+from websockets_app.exceptions import RejectEvent
+from websockets_app.models import WebSocketSession, validate_channel_name
 from websockets_app.views import WebSocketView
+from websockets_app.websocket_url import websocket_url
+
+MAX_MESSAGE_LENGTH = 2000
 
 
 class ChatWebSocketView(WebSocketView):
     """One public method per action; ``request.user`` is whoever opened the connection."""
 
+    def sendmessage(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        """``{"action": "sendmessage", "message": "..."}``: everyone in the room gets it, the sender included."""
+        text = self.body.get("message")
+        if not isinstance(text, str) or not text.strip():
+            raise RejectEvent(400, "message must be a non-empty string.")
+        if len(text) > MAX_MESSAGE_LENGTH:
+            raise RejectEvent(400, f"message must be at most {MAX_MESSAGE_LENGTH} characters.")
+        WebSocketSession.objects.filter(channel_name=self.websocket_session.channel_name).send_message(
+            {"type": "message", "user": _display_name(request), "message": text}
+        )
+
+    def heartbeat(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        """The browser client's keep-alive: the message itself resets API Gateway's 10-minute idle timer."""
+
     def whoami(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        user = request.user.get_username() if request.user.is_authenticated else "anonymous"
-        return JsonResponse({"type": "whoami", "user": user, "channel": self.websocket_session.channel_name})
+        return JsonResponse(
+            {"type": "whoami", "user": _display_name(request), "channel": self.websocket_session.channel_name}
+        )
+
+
+def chat(request: HttpRequest) -> HttpResponse:
+    """The chat page; ``?channel=`` picks the room. The WebSocket URL comes from the server, never the page."""
+    channel = request.GET.get("channel") or "lobby"
+    try:
+        validate_channel_name(channel)
+    except ValidationError as error:
+        return HttpResponseBadRequest(error.messages[0])
+    context = {
+        "channel": channel,
+        "user_name": _display_name(request),
+        "websocket_url": f"{websocket_url(request)}?{urlencode({'channel': channel})}",
+    }
+    return render(request, "chat.html", context)
+
+
+def _display_name(request: HttpRequest) -> str:
+    return request.user.get_username() if request.user.is_authenticated else "anonymous"

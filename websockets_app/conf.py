@@ -16,6 +16,9 @@ DEFAULTS: dict[str, Any] = {
     "ENDPOINT_URL": None,
     # Path prefix the WebSocket routes are posted to: $connect -> {prefix}connect.
     "PATH_PREFIX": "/ws/",
+    # Dotted path of the Lambda handler the local emulator (runserver) calls; None: websockets_app's own entry
+    # point around Django's WSGI application.
+    "LAMBDA_HANDLER": None,
     # Origins allowed to connect ("https://example.com", "https://.example.com" for subdomains too);
     # None: origins whose host ALLOWED_HOSTS accepts.
     "ALLOWED_ORIGINS": None,
@@ -32,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     # Provisioning publishes it in the Lambda environment as WEBSOCKET_ROUTE_PATHS (JSON).
     "ROUTE_PATHS": {},
     # The wss:// URL browsers connect to; provisioning publishes it in the Lambda environment as WEBSOCKET_URL.
+    # runserver points it at the emulator; "{host}" in it becomes the host of the page's request.
     "URL": None,
     # Lambda function the admin actions and commands provision for when not running on Lambda itself
     # (on Lambda, the function is the one running: AWS_LAMBDA_FUNCTION_NAME).

@@ -1,0 +1,182 @@
+"""A real headless Chromium against the emulator: two pages chat, and the browser client survives what AWS does.
+
+Debian's ``chromium`` is driven by Playwright through its executable path (Playwright never downloads a browser).
+Without it the tests are skipped locally; in CI (``CI`` set) they fail, so a missing browser cannot hide.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.emulator_support import RecordingHandler, of_type, running_emulator
+from tests.runserver_process import manage, runserver
+from websockets_app.emulator.limits import Limits
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parent / "_generated"
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package.")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's synchronous API keeps an asyncio loop marked as running in this thread, which Django takes
+    # for async code; the database set-up and tear-down pytest-django runs here are safe, so allow them.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server_url(tmp_path):
+    """``manage.py runserver`` in its own process, on a fresh SQLite database with one user."""
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    with runserver(database_url) as (url, _):
+        create_user = (
+            "from django.contrib.auth.models import User; User.objects.create_user('alice', password='pw-a-1')"
+        )
+        manage(database_url, "shell", "-c", create_user)
+        yield url
+
+
+def wait_for_text(page, text):
+    page.locator("#messages li", has_text=text).wait_for(timeout=TIMEOUT_MS)
+
+
+def messages(page):
+    return page.locator("#messages li").all_inner_texts()
+
+
+def test_two_pages_chat_through_runserver(browser, server_url):
+    anonymous = browser.new_context().new_page()
+    alice = browser.new_context().new_page()
+    elsewhere = browser.new_context().new_page()
+    anonymous.goto(f"{server_url}/?channel=room-1")
+    alice.goto(f"{server_url}/login/?next=/%3Fchannel%3Droom-1")
+    alice.fill("input[name=username]", "alice")
+    alice.fill("input[name=password]", "pw-a-1")
+    alice.click("button[type=submit]")
+    elsewhere.goto(f"{server_url}/?channel=room-2")
+    for page in (anonymous, alice, elsewhere):
+        page.locator("#status.connected").wait_for(timeout=TIMEOUT_MS)
+    assert alice.inner_text("#me") == "alice"
+
+    anonymous.fill("#message", "hello from a tab")
+    anonymous.press("#message", "Enter")
+    for page in (anonymous, alice):
+        wait_for_text(page, "hello from a tab")
+    alice.fill("#message", "hi, this is alice")
+    alice.click("button:text('Send')")
+    for page in (anonymous, alice):
+        wait_for_text(page, "hi, this is alice")
+
+    expected = ["anonymoushello from a tab", "alicehi, this is alice"]
+    assert messages(anonymous) == expected
+    assert messages(alice) == expected
+    assert messages(elsewhere) == []
+    SCREENSHOTS.mkdir(exist_ok=True)
+    alice.set_viewport_size({"width": 900, "height": 640})
+    alice.screenshot(path=str(SCREENSHOTS / "chat-alice.png"))
+    anonymous.screenshot(path=str(SCREENSHOTS / "chat-anonymous.png"))
+
+
+# The browser client (websockets_app/static/websockets_app/lambda-websocket.js), against the in-process emulator.
+
+
+OPEN_CLIENT = """([url, options]) => {
+    window.events = [];
+    window.socket = new LambdaWebSocket(url, options);
+    for (const type of ["open", "close", "message"]) {
+        window.socket.addEventListener(type, (event) => window.events.push([type, event.detail]));
+    }
+}"""
+
+
+def count_events(page, event_type, at_least):
+    page.wait_for_function(
+        f"window.events.filter((event) => event[0] === {event_type!r}).length >= {at_least}", timeout=TIMEOUT_MS
+    )
+
+
+@pytest.fixture
+def client_page(browser, settings, lambda_handler):
+    recorder = RecordingHandler(lambda_handler)
+    with running_emulator(settings, recorder, Limits()) as emulator:
+        page = browser.new_context().new_page()
+        page.goto(f"{emulator.url}/login/")  # a page of the site that opens no WebSocket of its own
+        page.add_script_tag(url="/static/websockets_app/lambda-websocket.js")
+        yield page, recorder, emulator
+        page.context.close()
+
+
+def open_client(page, emulator, **options):
+    page.evaluate(OPEN_CLIENT, [f"ws://{emulator.app.api.domain_name}/local?channel=client-tests", options])
+    count_events(page, "open", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_reconnects_with_backoff_and_sends_what_was_queued(client_page, settings):
+    page, recorder, emulator = client_page
+    open_client(page, emulator, minReconnectDelay=200)
+    first = recorder.events("CONNECT")[-1]["requestContext"]["connectionId"]
+    management = boto3.client("apigatewaymanagementapi", endpoint_url=settings.WEBSOCKETS["ENDPOINT_URL"])
+    management.delete_connection(ConnectionId=first)
+    count_events(page, "close", 1)
+    page.evaluate("window.socket.send('sendmessage', {message: 'queued while away'})")
+    count_events(page, "open", 2)
+    event, _ = recorder.wait_for(lambda event: "queued while away" in (event.get("body") or ""))
+    assert event["requestContext"]["connectionId"] != first
+    assert event["requestContext"]["routeKey"] == "$default"
+    assert page.evaluate("window.events.map((event) => event[0])")[:3] == ["open", "close", "open"]
+    assert page.evaluate("window.events[1][1]") == {
+        "code": 1000,
+        "reason": "Connection closed by the server",
+        "reconnecting": True,
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_sends_heartbeats_when_quiet(client_page):
+    page, recorder, emulator = client_page
+    open_client(page, emulator, heartbeatInterval=200)
+    connection_id = recorder.events("CONNECT")[-1]["requestContext"]["connectionId"]
+    _, answer = recorder.wait_for(
+        lambda event: of_type("MESSAGE", connection_id)(event) and event["body"] == '{"action":"heartbeat"}'
+    )
+    assert answer["statusCode"] == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_renews_its_connection_before_the_limit_and_closes_the_old_one(client_page):
+    page, recorder, emulator = client_page
+    open_client(page, emulator, renewAfter=300)
+    first = recorder.events("CONNECT")[-1]["requestContext"]["connectionId"]
+    count_events(page, "open", 2)
+    event, _ = recorder.wait_for(of_type("DISCONNECT", first))
+    context = event["requestContext"]
+    assert (context["disconnectStatusCode"], context["disconnectReason"]) == (1000, "Renewed")
+    assert page.evaluate("window.events.map((event) => [event[0], event[1] && event[1].renewed])")[:2] == [
+        ["open", False],
+        ["open", True],
+    ]

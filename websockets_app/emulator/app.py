@@ -1,0 +1,314 @@
+"""The emulator's ASGI application: HTTP, WebSocket upgrades and ``@connections``, all on one port.
+
+Every request becomes the event API Gateway would send and goes to the project's ``lambda_handler`` in a worker
+thread, so Django runs exactly as on Lambda. Events of one connection are handled one after another, in order;
+events of different connections run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import ipaddress
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from websockets_app.emulator import aws_events
+from websockets_app.emulator.aws_events import ApiIdentity
+from websockets_app.emulator.connections import ConnectionRegistry, LiveConnection
+from websockets_app.emulator.limits import AWS_LIMITS, Limits
+from websockets_app.emulator.management_api import handle_management_request
+from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, select_route
+
+__all__ = ("EmulatorApp",)
+
+logger = logging.getLogger(__name__)
+
+LambdaFunction = Callable[[dict[str, Any], Any], Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+# API Gateway closes idle and too-old connections with "going away".
+GOING_AWAY = 1001
+INTERNAL_ERROR_BODY = {"message": "Internal server error"}
+# Messages of one connection waiting for the Lambda; past this, reading that socket pauses until one is handled.
+MAX_QUEUED_MESSAGES = 1000
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The few attributes of Lambda's context object that code reads."""
+
+    aws_request_id: str
+    function_name: str = "local-emulator"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:local:000000000000:function:local-emulator"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000  # API Gateway's integration timeout
+
+
+class EmulatorApp:
+    """ASGI application standing in for API Gateway in front of ``lambda_handler``."""
+
+    def __init__(
+        self,
+        lambda_handler: LambdaFunction,
+        *,
+        api: ApiIdentity,
+        route_selection_expression: str = DEFAULT_EXPRESSION,
+        routes: Collection[str] = (),
+        limits: Limits = AWS_LIMITS,
+        workers: int = 32,
+    ) -> None:
+        self.lambda_handler = lambda_handler
+        self.api = api
+        self.route_selection_expression = route_selection_expression
+        self.routes = frozenset(routes)
+        self.limits = limits
+        self.registry = ConnectionRegistry()
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
+        self._management_path = re.compile(rf"(?:/{re.escape(api.stage)})?/@connections/(?P<id>[^/]+)")
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+        elif scope["type"] == "http":
+            match = self._management_path.fullmatch(scope["raw_path"].decode("latin-1"))
+            if match:
+                await self._management(scope, receive, send, unquote(match["id"]))
+            else:
+                await self._http(scope, receive, send)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    # Plain HTTP: an API Gateway REST proxy event.
+
+    async def _http(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        body = await _read_body(receive, self.limits.http_body_bytes)
+        if body is None:
+            status, headers, payload = _json_response(413, {"message": "Request too long"})
+        else:
+            response = await self._invoke(aws_events.http_event(self.api, scope=scope, body=body))
+            status, headers, payload = (
+                _json_response(502, INTERNAL_ERROR_BODY) if response is None else _http_response(response)
+            )
+        await _respond(send, status, headers, payload)
+        self._log_http(scope, status, len(payload))
+
+    # The management API.
+
+    async def _management(self, scope: dict[str, Any], receive: Receive, send: Send, connection_id: str) -> None:
+        body = await _read_body(receive, self.limits.http_body_bytes) or b""
+        client = scope.get("client")
+        if not client or not ipaddress.ip_address(client[0]).is_loopback:
+            result_status, error_type, content = 403, "ForbiddenException", b'{"message": "Forbidden"}'
+        else:
+            result = await handle_management_request(
+                self.registry, method=scope["method"], connection_id=connection_id, body=body, limits=self.limits
+            )
+            result_status, error_type, content = result.status, result.error_type, result.body
+        headers = [(b"content-type", b"application/json")]
+        if error_type:
+            headers.append((b"x-amzn-errortype", error_type.encode()))
+        await _respond(send, result_status, headers, content)
+        self._log(f'"{scope["method"]} {scope["path"]}" {result_status}')
+
+    # WebSockets: $connect, then one MESSAGE event per message, then $disconnect.
+
+    async def _websocket(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        await receive()  # websocket.connect
+        connection_id = _new_connection_id()
+        connected_at = time.time()
+        event = aws_events.connect_event(
+            self.api, connection_id=connection_id, connected_at=int(connected_at * 1000), scope=scope
+        )
+        response = await self._invoke(event)
+        status = 502 if response is None else response["statusCode"]
+        query = f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else ""
+        self._log(f'WebSocket $connect {connection_id} "{scope["path"]}{query}" {status}')
+        if not 200 <= status < 300:
+            # A refused $connect answers the upgrade with the integration's status, as API Gateway does.
+            body = b"" if response is None else str(response.get("body") or "").encode()
+            await send({"type": "websocket.http.response.start", "status": status, "headers": []})
+            await send({"type": "websocket.http.response.body", "body": body})
+            return
+        subprotocol = {key.lower(): value for key, value in (response.get("headers") or {}).items()}.get(
+            "sec-websocket-protocol"
+        )
+        await send({"type": "websocket.accept", "subprotocol": subprotocol})
+        connection = LiveConnection(
+            connection_id=connection_id,
+            source_ip=event["requestContext"]["identity"]["sourceIp"],
+            user_agent=event["headers"].get("User-Agent"),
+            connected_at=connected_at,
+            send=send,
+        )
+        self.registry.add(connection)
+        try:
+            code, reason = await self._serve_messages(connection, receive)
+        finally:
+            self.registry.remove(connection_id)
+        _, _, status = await self._invoke_for(connection, aws_events.disconnect_event, status_code=code, reason=reason)
+        self._log(f'WebSocket $disconnect {connection_id} {status} ({code} "{reason}")')
+
+    async def _serve_messages(self, connection: LiveConnection, receive: Receive) -> tuple[int, str]:
+        """Pass messages on until the connection closes; returns the close code and reason.
+
+        Reading and handling are separate tasks: uvicorn stops reading a socket while a message waits to be
+        received, so a connection whose events queue up behind a slow Lambda would stop answering the client's
+        pings, which API Gateway answers at its edge whatever the integration does.
+        """
+        backlog: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=MAX_QUEUED_MESSAGES)
+        handler = asyncio.create_task(self._handle_messages(connection, backlog))
+        try:
+            closed = await self._read_messages(connection, receive, backlog)
+            await backlog.put(None)
+            await handler
+        finally:
+            handler.cancel()
+        return closed
+
+    async def _read_messages(
+        self, connection: LiveConnection, receive: Receive, backlog: asyncio.Queue[dict[str, Any] | None]
+    ) -> tuple[int, str]:
+        loop = asyncio.get_running_loop()
+        closes_at: float | None = loop.time() + self.limits.lifetime_seconds
+        idle_since = loop.time()
+        while True:
+            deadline = None if closes_at is None else min(closes_at, idle_since + self.limits.idle_seconds)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                # Idle for too long, or open for too long: close, then wait for the close to come back.
+                closes_at = None
+                self.registry.remove(connection.connection_id)
+                try:
+                    await connection.close(GOING_AWAY, "Going away")
+                except OSError:
+                    return GOING_AWAY, "Going away"
+                continue
+            if message["type"] == "websocket.disconnect":
+                return message.get("code", 1005), message.get("reason") or ""
+            idle_since = loop.time()
+            connection.last_active_at = time.time()
+            await backlog.put(message)
+
+    async def _handle_messages(self, connection: LiveConnection, backlog: asyncio.Queue[dict[str, Any] | None]) -> None:
+        """One connection's messages, one after another, in the order they came."""
+        while (message := await backlog.get()) is not None:
+            await self._handle_message(connection, message)
+
+    async def _handle_message(self, connection: LiveConnection, message: dict[str, Any]) -> None:
+        body: str | bytes = message["text"] if message.get("text") is not None else message["bytes"]
+        route_key = select_route(self.route_selection_expression, body, self.routes)
+        event, response, status = await self._invoke_for(
+            connection, aws_events.message_event, route_key=route_key, body=body
+        )
+        self._log(f"WebSocket {route_key} {connection.connection_id} {status}")
+        if response is None:
+            # What API Gateway tells the client when the integration fails.
+            error = {
+                **INTERNAL_ERROR_BODY,
+                "connectionId": connection.connection_id,
+                "requestId": event["requestContext"]["requestId"],
+            }
+            with contextlib.suppress(OSError):  # the client left meanwhile; its $disconnect follows
+                await connection.post(json.dumps(error).encode())
+
+    # Invoking the Lambda and logging.
+
+    async def _invoke_for(
+        self, connection: LiveConnection, build: Callable[..., dict[str, Any]], **fields: Any
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
+        """Build an event of an accepted connection and invoke; the event, the answer and its status."""
+        event = build(
+            self.api,
+            connection_id=connection.connection_id,
+            connected_at=int(connection.connected_at * 1000),
+            source_ip=connection.source_ip,
+            **fields,
+        )
+        response = await self._invoke(event)
+        return event, response, 502 if response is None else response["statusCode"]
+
+    async def _invoke(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """Run ``lambda_handler`` in a worker thread; ``None`` when it raised (logged with its traceback)."""
+        context = LambdaContext(aws_request_id=event["requestContext"]["requestId"])
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.executor, self.lambda_handler, event, context)
+        except Exception:
+            logger.exception("lambda_handler raised for %s", event["requestContext"].get("routeKey", event.get("path")))
+            return None
+
+    def _log_http(self, scope: dict[str, Any], status: int, size: int) -> None:
+        query = f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else ""
+        self._log(f'"{scope["method"]} {scope["path"]}{query} HTTP/{scope["http_version"]}" {status} {size}')
+
+    def _log(self, line: str) -> None:
+        logger.info("[%s] %s", time.strftime("%d/%b/%Y %H:%M:%S"), line)
+
+
+def _new_connection_id() -> str:
+    """Shaped like API Gateway's ids (16 characters ending in '='), safe in a URL path."""
+    return base64.b64encode(secrets.token_bytes(11), altchars=b"-_").decode("ascii")
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or ``None`` when it is longer than ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _json_response(status: int, body: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    return status, [(b"content-type", b"application/json")], json.dumps(body).encode()
+
+
+def _http_response(response: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """apig-wsgi's Lambda answer as status, ASGI headers and body bytes."""
+    multi = response.get("multiValueHeaders") or {
+        name: [value] for name, value in (response.get("headers") or {}).items()
+    }
+    headers = [
+        (name.encode("latin-1"), str(value).strip().encode("latin-1"))
+        for name, values in multi.items()
+        for value in values
+    ]
+    body = response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        try:
+            payload = base64.b64decode(body)
+        except binascii.Error:
+            payload = b""
+    else:
+        payload = body.encode("utf-8")
+    return response["statusCode"], headers, payload

@@ -1,0 +1,63 @@
+"""The ``@connections`` management API: ``POST``, ``GET`` and ``DELETE /@connections/{id}``, as AWS answers them.
+
+boto3's ``apigatewaymanagementapi`` client works against it unchanged: errors carry the ``x-amzn-ErrorType`` header
+botocore turns into ``GoneException``, ``PayloadTooLargeException`` and ``ForbiddenException``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from websockets_app.emulator.connections import ConnectionRegistry
+from websockets_app.emulator.limits import Limits
+
+__all__ = ("DISCONNECT_CODE", "ManagementResponse", "handle_management_request")
+
+# What API Gateway sends the client when the app deletes its connection.
+DISCONNECT_CODE, DISCONNECT_REASON = 1000, "Connection closed by the server"
+
+
+@dataclass(frozen=True)
+class ManagementResponse:
+    status: int
+    body: bytes = b""
+    error_type: str | None = None
+
+
+async def handle_management_request(
+    registry: ConnectionRegistry, *, method: str, connection_id: str, body: bytes, limits: Limits
+) -> ManagementResponse:
+    connection = registry.get(connection_id)
+    if method not in {"POST", "GET", "DELETE"}:
+        return _error(405, "MethodNotAllowedException", f"Method {method} is not allowed on @connections.")
+    if connection is None:
+        return _error(410, "GoneException", "The connection is unknown or closed.")
+    if method == "GET":
+        info = {
+            "connectedAt": _iso(connection.connected_at),
+            "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent or ""},
+            "lastActiveAt": _iso(connection.last_active_at),
+        }
+        return ManagementResponse(200, json.dumps(info).encode())
+    if method == "POST" and len(body) > limits.message_bytes:
+        return _error(413, "PayloadTooLargeException", f"Message too long: over {limits.message_bytes} bytes.")
+    try:
+        if method == "DELETE":
+            registry.remove(connection_id)
+            await connection.close(DISCONNECT_CODE, DISCONNECT_REASON)
+            return ManagementResponse(204)
+        await connection.post(body)
+    except OSError:  # the client went away while we were sending
+        registry.remove(connection_id)
+        return _error(410, "GoneException", "The connection is unknown or closed.")
+    return ManagementResponse(200)
+
+
+def _error(status: int, error_type: str, message: str) -> ManagementResponse:
+    return ManagementResponse(status, json.dumps({"message": message}).encode(), error_type)
+
+
+def _iso(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

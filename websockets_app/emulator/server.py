@@ -1,0 +1,174 @@
+"""Serving the emulator with uvicorn, and pointing the app at it.
+
+The app sends through ``WEBSOCKETS["ENDPOINT_URL"]`` and pages connect to ``WEBSOCKETS["URL"]``; both are
+set to the emulator here, so the code that talks to API Gateway on AWS talks to the emulator unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+from typing import Any
+
+import uvicorn
+from django.conf import settings
+from django.db import DatabaseError
+from django.utils.module_loading import import_string
+
+from websockets_app.conf import conf
+from websockets_app.emulator.app import EmulatorApp, LambdaFunction
+from websockets_app.emulator.aws_events import ApiIdentity
+from websockets_app.emulator.limits import AWS_LIMITS, Limits
+from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, evaluate
+
+__all__ = (
+    "LOCAL_API_ID",
+    "BackgroundServer",
+    "bind",
+    "build_app",
+    "emulator_settings",
+    "load_lambda_handler",
+    "point_django_at",
+    "serve",
+    "uvicorn_config",
+)
+
+LOCAL_API_ID = "local"
+DEFAULT_STAGE = "local"
+
+
+def bind(addr: str, port: int) -> socket.socket:
+    """A listening socket; port 0 picks a free one (tests, benchmarks)."""
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((addr, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def load_lambda_handler() -> LambdaFunction:
+    """``WEBSOCKETS["LAMBDA_HANDLER"]``, else the same handler built around Django's WSGI application."""
+    if conf.LAMBDA_HANDLER:
+        return import_string(conf.LAMBDA_HANDLER)
+    from django.core.wsgi import get_wsgi_application
+
+    from websockets_app.lambda_entry import make_lambda_handler
+
+    return make_lambda_handler(get_wsgi_application())
+
+
+def build_app(
+    sock: socket.socket,
+    *,
+    lambda_handler: LambdaFunction | None = None,
+    limits: Limits = AWS_LIMITS,
+    workers: int = 32,
+) -> EmulatorApp:
+    """The emulator for the socket it listens on, playing the first ``ApiGateway`` row when there is one."""
+    host, port = sock.getsockname()[:2]
+    domain_name = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    expression, routes, stage = _api_row_settings()
+    evaluate(expression, {})  # fails early on an expression the emulator cannot evaluate
+    return EmulatorApp(
+        lambda_handler or load_lambda_handler(),
+        api=ApiIdentity(api_id=LOCAL_API_ID, stage=stage, domain_name=domain_name),
+        route_selection_expression=expression,
+        routes=routes,
+        limits=limits,
+        workers=workers,
+    )
+
+
+def emulator_settings(app: EmulatorApp) -> dict[str, Any]:
+    """The ``WEBSOCKETS`` entries that send messages to the emulator and point pages at it.
+
+    ``{host}`` in ``URL`` becomes the host the page was loaded from, so the session cookie of
+    ``localhost:8000`` reaches a WebSocket opened from ``localhost:8000``.
+    """
+    return {
+        "ENDPOINT_URL": f"http://{app.api.domain_name}/{app.api.stage}",
+        "URL": f"ws://{{host}}/{app.api.stage}",
+    }
+
+
+def point_django_at(app: EmulatorApp) -> None:
+    """Apply :func:`emulator_settings`, and give boto3 placeholder credentials when it has none to sign with."""
+    settings.WEBSOCKETS = {**getattr(settings, "WEBSOCKETS", {}), **emulator_settings(app)}
+    import boto3
+
+    session = boto3.Session()
+    if session.get_credentials() is None:
+        os.environ["AWS_ACCESS_KEY_ID"] = "local-emulator"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "local-emulator"  # noqa: S105  (the emulator checks no signature)
+    if session.region_name is None:
+        os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+
+
+def uvicorn_config(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        ws="websockets-sansio",
+        # websockets takes (message, fragment) limits: AWS closes with 1009 past either.
+        ws_max_size=(app.limits.message_bytes, app.limits.frame_bytes),  # type: ignore[arg-type]
+        ws_per_message_deflate=False,  # API Gateway does not negotiate compression
+        ws_ping_interval=None,
+        lifespan="off",
+        access_log=False,
+        log_level=log_level,
+        timeout_graceful_shutdown=1,
+    )
+
+
+def serve(app: EmulatorApp, sock: socket.socket) -> None:
+    """Serve until interrupted (the runserver command; Django's autoreloader restarts the process)."""
+    server = uvicorn.Server(uvicorn_config(app))
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        app.close()
+
+
+class BackgroundServer:
+    """The emulator in a thread of this process, for tests and benchmarks: ``with BackgroundServer(app, sock):``."""
+
+    def __init__(self, app: EmulatorApp, sock: socket.socket) -> None:
+        self.app = app
+        self.sock = sock
+        self.server = uvicorn.Server(uvicorn_config(app, log_level="error"))
+        self.thread = threading.Thread(target=self._run, name="emulator", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.app.api.domain_name}"
+
+    def __enter__(self) -> BackgroundServer:
+        self.thread.start()
+        while not self.server.started and self.thread.is_alive():
+            self.thread.join(0.01)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.app.close()
+
+    def _run(self) -> None:
+        asyncio.run(self.server.serve(sockets=[self.sock]))
+
+
+def _api_row_settings() -> tuple[str, list[str], str]:
+    """Route selection expression, extra route keys and stage of the first ``ApiGateway`` row, if any."""
+    from websockets_app.models import ApiGateway
+
+    try:
+        api = ApiGateway.objects.order_by("pk").first()
+        routes = list(api.additional_routes.values_list("route_key", flat=True)) if api else []
+    except DatabaseError:  # not migrated yet: runserver says so itself
+        api, routes = None, []
+    if api is None:
+        return DEFAULT_EXPRESSION, [], DEFAULT_STAGE
+    return api.route_selection_expression, routes, api.stage_name or DEFAULT_STAGE
