@@ -112,9 +112,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 # Off Lambda, WhiteNoise serves straight from the apps' static folders (no collectstatic); on Lambda it serves
-# STATIC_ROOT, filled by `collectstatic` before `zappa deploy`.
+# STATIC_ROOT, filled by `collectstatic` (websockets_app.zappa_hooks runs it before Zappa builds a package).
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = not ON_LAMBDA
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -2,6 +2,7 @@
 
 import ast
 import io
+import types
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from django.test import override_settings
 
 from tests.aws_events import message_event
 from tests.aws_state import ACCOUNT, REGION, aws_state
+from websockets_app import zappa_hooks
 from websockets_app.events import to_http_event
 from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute
 from websockets_app.provisioning.desired import CustomDomain, LambdaTarget
@@ -306,3 +308,26 @@ def test_nothing_imports_zappa_websocket():
             if any(name == "zappa.websocket" or name.startswith("zappa.websocket.") for name in names):
                 offenders.append(str(path.relative_to(root)))
     assert offenders == []
+
+
+def test_packaging_commands_collect_static_files_into_the_package(tmp_path, monkeypatch):
+    monkeypatch.setenv("STATIC_ROOT", str(tmp_path))
+    cli = types.SimpleNamespace(command="update", django_settings="project.settings")
+
+    zappa_hooks.settings(cli)
+
+    assert (tmp_path / "websockets_app" / "lambda-websocket.js").is_file()
+    assert (tmp_path / "admin" / "css" / "base.css").is_file()
+
+
+def test_other_commands_collect_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("STATIC_ROOT", str(tmp_path))
+
+    zappa_hooks.settings(types.SimpleNamespace(command="tail", django_settings="project.settings"))
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_collectstatic_stops_the_deploy():
+    with pytest.raises(click.ClickException, match="collectstatic failed"):
+        zappa_hooks.collect_static("no_such_settings_module")

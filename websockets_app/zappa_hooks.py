@@ -15,6 +15,7 @@ one Zappa packages) is put on the path first so the app's modules import as they
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -39,9 +40,11 @@ from websockets_app.provisioning.desired import (  # noqa: E402
 )
 from websockets_app.provisioning.reconcile import ProvisioningError, reconcile, resolve_target, teardown  # noqa: E402
 
-__all__ = ("desired_from_stage", "post", "settings")
+__all__ = ("collect_static", "desired_from_stage", "post", "settings")
 
 SETTINGS_KEY = "websocket_api"
+# Commands that build a package, which must carry the collected static files.
+PACKAGING_COMMANDS = frozenset({"deploy", "update", "package"})
 _KEYS = frozenset(
     {
         "name",
@@ -71,7 +74,9 @@ def post(zappa_cli: Any) -> None:
 
 
 def settings(zappa_cli: Any) -> None:
-    """Before every command; for ``undeploy``, remove the WebSocket API once the user has confirmed."""
+    """Before every command: collect static files for a package; for ``undeploy``, remove the WebSocket API."""
+    if zappa_cli.command in PACKAGING_COMMANDS and zappa_cli.django_settings:
+        collect_static(zappa_cli.django_settings)
     if zappa_cli.command != "undeploy":
         return
     zappa_undeploy = zappa_cli.undeploy
@@ -83,6 +88,16 @@ def settings(zappa_cli: Any) -> None:
         zappa_undeploy(no_confirm=True, remove_logs=remove_logs)
 
     zappa_cli.undeploy = undeploy
+
+
+def collect_static(django_settings: str) -> None:
+    """Gather static files into ``STATIC_ROOT`` so they are in the package (WhiteNoise serves them on Lambda)."""
+    click.echo("Collecting static files..")
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": django_settings}
+    command = [sys.executable, "-m", "django", "collectstatic", "--noinput", "--verbosity", "0"]
+    completed = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)  # noqa: S603
+    if completed.returncode != 0:
+        raise click.ClickException(f"collectstatic failed:\n{completed.stderr.strip()}")
 
 
 def desired_from_stage(
