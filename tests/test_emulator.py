@@ -54,6 +54,11 @@ def close_code(websocket):
     return closed.value.rcvd.code, closed.value.rcvd.reason
 
 
+def send_until_closed(websocket, message):
+    websocket.send(message)
+    read_until_closed(websocket)
+
+
 def read_until_closed(websocket):
     while True:
         websocket.recv(timeout=10)
@@ -317,8 +322,7 @@ def test_a_128_kb_message_in_32_kb_frames_is_accepted_and_one_byte_more_closes_w
         websocket.send(iter([frame] * 4))
         recorder.wait_for(of_type("MESSAGE"))
         with pytest.raises(ConnectionClosed) as closed:  # the close may overtake the end of the send
-            websocket.send(iter([frame] * 4 + ["y"]))
-            read_until_closed(websocket)
+            send_until_closed(websocket, iter([frame] * 4 + ["y"]))
         assert closed.value.rcvd.code == 1009
     assert [len(event["body"]) for event in recorder.events("MESSAGE")] == [128 * 1024]
 
