@@ -25,12 +25,9 @@ class ChatWebSocketView(WebSocketView):
             raise RejectEvent(400, "message must be a non-empty string.")
         if len(text) > MAX_MESSAGE_LENGTH:
             raise RejectEvent(400, f"message must be at most {MAX_MESSAGE_LENGTH} characters.")
-        WebSocketSession.objects.filter(channel_name=self.websocket_session.channel_name).send_message(
+        WebSocketSession.objects.in_channel(self.websocket_session.channel_name).send_message(
             {"type": "message", "user": _display_name(request), "message": text}
         )
-
-    def heartbeat(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
-        """The browser client's keep-alive: the message itself resets API Gateway's 10-minute idle timer."""
 
     def whoami(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         return JsonResponse(

@@ -365,3 +365,13 @@ class TestCustomDispatch:
 
         assert unknown == {"statusCode": 400, "body": "Unknown action: 'nope'."}
         assert missing == {"statusCode": 400, "body": "No action given."}
+
+
+class TestHeartbeat:
+    def test_every_view_answers_the_browser_clients_heartbeat(self, lambda_handler, settings):
+        settings.WEBSOCKETS = {"PATH_PREFIX": "/plain/"}
+        lambda_handler(connect_event(connection_id="h="), None)
+
+        response = lambda_handler(message_event(connection_id="h=", body='{"action": "heartbeat"}'), None)
+
+        assert response == {"statusCode": 200, "body": ""}

@@ -139,6 +139,10 @@ class WebSocketView(View):
         websocket_disconnected.send(type(self), session=session, user=request.user, event=self.event)
         return None
 
+    def heartbeat(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
+        """The browser client's keep-alive: the message itself resets API Gateway's 10-minute idle timer."""
+        return None
+
     def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
         """Messages whose action names no handler. Override it to handle them."""
         action = self.body.get(self.route_selection_key)
@@ -307,11 +311,15 @@ class WebSocketView(View):
         }
 
 
+# Actions WebSocketView answers itself (and subclasses may override).
+BUILT_IN_ACTIONS = frozenset({"heartbeat"})
+
+
 @cache
 def handler_names(view_class: type[WebSocketView]) -> frozenset[str]:
     """Public methods defined on the user's WebSocketView subclasses: the only names an action may call."""
     reserved = set(dir(WebSocketView))
-    names: set[str] = set()
+    names: set[str] = set(BUILT_IN_ACTIONS)
     for klass in view_class.__mro__:
         if klass is WebSocketView or not issubclass(klass, WebSocketView):
             continue
