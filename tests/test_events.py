@@ -3,7 +3,13 @@
 import pytest
 
 from tests.aws_events import DOMAIN_NAME, connect_event, disconnect_event, message_event
-from websockets_app.events import InvalidWebSocketEvent, is_websocket_event, to_http_event, to_websocket_response
+from websockets_app.events import (
+    InvalidWebSocketEvent,
+    is_websocket_event,
+    source_ip,
+    to_http_event,
+    to_websocket_response,
+)
 
 
 @pytest.mark.parametrize(
@@ -104,3 +110,20 @@ def test_message_response_is_status_and_body():
     http_response = {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
 
     assert to_websocket_response(http_response, event_type="MESSAGE") == {"statusCode": 200, "body": "{}"}
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (message_event(source_ip="203.0.113.9"), "203.0.113.9"),
+        (message_event(source_ip="2001:DB8::1"), "2001:db8::1"),
+        (message_event(source_ip="203.0.113.9, 10.0.0.1"), None),
+        (message_event(source_ip="not-an-ip"), None),
+        ({"requestContext": {"http": {"sourceIp": "198.51.100.9"}}}, "198.51.100.9"),
+        ({"requestContext": {"identity": None}}, None),
+        ({"requestContext": "x"}, None),
+        ([], None),
+    ],
+)
+def test_source_ip_comes_from_the_request_context_only(event, expected):
+    assert source_ip(event) == expected

@@ -7,6 +7,7 @@ under :data:`ORIGINAL_EVENT_KEY` so the view can act on what AWS said, never on 
 
 from __future__ import annotations
 
+import ipaddress
 from base64 import b64decode
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +19,7 @@ __all__ = (
     "ORIGINAL_EVENT_KEY",
     "InvalidWebSocketEvent",
     "is_websocket_event",
+    "source_ip",
     "to_http_event",
     "to_websocket_response",
 )
@@ -42,6 +44,24 @@ def is_websocket_event(event: Any) -> bool:
         return False
     context = event.get("requestContext")
     return isinstance(context, dict) and context.get("eventType") in EVENT_TYPES
+
+
+def source_ip(event: Any) -> str | None:
+    """The caller's address as API Gateway saw it (never the client-controlled X-Forwarded-For), if valid.
+
+    WebSocket and REST events carry it in ``requestContext.identity``, HTTP API 2.0 events in
+    ``requestContext.http``.
+    """
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    if not isinstance(context, dict):
+        return None
+    for holder in (context.get("identity"), context.get("http")):
+        if isinstance(holder, dict) and isinstance(holder.get("sourceIp"), str):
+            try:
+                return str(ipaddress.ip_address(holder["sourceIp"]))
+            except ValueError:
+                return None
+    return None
 
 
 def to_http_event(

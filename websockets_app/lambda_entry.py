@@ -20,6 +20,7 @@ from websockets_app.events import (
     ORIGINAL_EVENT_KEY,
     InvalidWebSocketEvent,
     is_websocket_event,
+    source_ip,
     to_http_event,
     to_websocket_response,
 )
@@ -91,9 +92,9 @@ def _http_environ_from_event(wsgi_app: WSGIApp) -> WSGIApp:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         event = environ["apig_wsgi.full_event"]
         environ["SCRIPT_NAME"], environ["PATH_INFO"] = script_name_for(event, environ["PATH_INFO"])
-        source_ip = _event_source_ip(event)
-        if source_ip:
-            environ["REMOTE_ADDR"] = source_ip
+        caller = source_ip(event)
+        if caller:
+            environ["REMOTE_ADDR"] = caller
         return wsgi_app(environ, start_response)
 
     return app
@@ -103,7 +104,7 @@ def _websocket_environ_from_event(wsgi_app: WSGIApp) -> WSGIApp:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         original = environ["apig_wsgi.full_event"][ORIGINAL_EVENT_KEY]
         environ[ENVIRON_EVENT_KEY] = original
-        environ["REMOTE_ADDR"] = _event_source_ip(original) or "127.0.0.1"
+        environ["REMOTE_ADDR"] = source_ip(original) or "127.0.0.1"
         environ["wsgi.url_scheme"] = "https"
         return wsgi_app(environ, start_response)
 
@@ -118,20 +119,6 @@ def _handle_websocket_event(websocket_handler: LambdaFunction, event: dict[str, 
         return {"statusCode": 400, "body": f"Bad Request: {error}."}
     http_response = websocket_handler(http_event, context)
     return to_websocket_response(http_response, event_type=event["requestContext"]["eventType"])
-
-
-def _event_source_ip(event: dict[str, Any]) -> str | None:
-    """The caller's address as API Gateway saw it (never the client-controlled X-Forwarded-For)."""
-    context = event.get("requestContext")
-    if not isinstance(context, dict):
-        return None
-    identity = context.get("identity")
-    if isinstance(identity, dict) and isinstance(identity.get("sourceIp"), str):
-        return identity["sourceIp"]
-    http = context.get("http")
-    if isinstance(http, dict) and isinstance(http.get("sourceIp"), str):
-        return http["sourceIp"]
-    return None
 
 
 def _zappa_handler(event: Any, context: Any) -> Any:

@@ -7,7 +7,6 @@ HTTP request to the same URL, whatever headers it forges, is refused and changes
 from __future__ import annotations
 
 import inspect
-import ipaddress
 import json
 import logging
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from websockets_app.conf import conf
-from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event
+from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event, source_ip
 from websockets_app.exceptions import RejectEvent
 from websockets_app.messaging import connecting
 from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession, validate_channel_name
@@ -113,7 +112,7 @@ class WebSocketView(View):
             "api_id": context["apiId"],
             "stage": context["stage"],
             "domain_name": context["domainName"],
-            "source_ip": _source_ip(context),
+            "source_ip": source_ip(self.event),
             "connected_at": _epoch_millis(context.get("connectedAt")) or timezone.now(),
         }
         try:
@@ -188,8 +187,7 @@ class WebSocketView(View):
     # The event path.
 
     def _dispatch_connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        source_ip = _source_ip(self.event["requestContext"]) or ""
-        if not within_limit("ip", source_ip, conf.CONNECT_RATE_LIMIT_PER_IP):
+        if not within_limit("ip", source_ip(self.event) or "", conf.CONNECT_RATE_LIMIT_PER_IP):
             raise RejectEvent(429, "Too many connections from this address; try again later.")
         if not origin_allowed(request.headers.get("Origin")):
             raise RejectEvent(403, "Forbidden: origin not allowed.")
@@ -343,14 +341,3 @@ def _epoch_millis(value: Any) -> datetime | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**14:
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     return None
-
-
-def _source_ip(context: dict[str, Any]) -> str | None:
-    identity = context.get("identity")
-    source_ip = identity.get("sourceIp") if isinstance(identity, dict) else None
-    if not isinstance(source_ip, str):
-        return None
-    try:
-        return str(ipaddress.ip_address(source_ip))
-    except ValueError:
-        return None
