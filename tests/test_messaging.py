@@ -1,11 +1,13 @@
 import base64
 import json
 import socket
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
 from moto.awslambda.models import LambdaBackend
 
 from tests.aws_events import API_ID, REGION, STAGE
@@ -19,8 +21,11 @@ pytestmark = pytest.mark.django_db
 ENDPOINT = f"https://{API_ID}.execute-api.{REGION}.amazonaws.com/{STAGE}"
 
 
+ESTABLISHED = timezone.now() - timedelta(minutes=5)  # past the $connect window: 410 means gone for good
+
+
 def make_session(connection_id: str, **fields) -> WebSocketSession:
-    fields = {"channel_name": "room", "api_id": API_ID, "stage": STAGE, **fields}
+    fields = {"channel_name": "room", "api_id": API_ID, "stage": STAGE, "connected_at": ESTABLISHED, **fields}
     return WebSocketSession.objects.create(connection_id=connection_id, **fields)
 
 
@@ -363,3 +368,59 @@ def test_the_summary_merges_and_travels_as_json():
         sent=3, gone=["A=", "C="], failed={"B=": "ForbiddenException (HTTP 403)"}, queued=4
     )
     assert (first.ok, SendResult(sent=1, gone=["D="]).ok) == (False, True)
+
+
+# The $connect window: API Gateway answers 410 until $connect is answered, after the row is committed.
+
+
+def test_a_410_within_the_connect_window_leaves_the_row_open(management_api):
+    make_session("new=", connected_at=timezone.now() - timedelta(seconds=5))
+    make_session("old=")
+
+    result = WebSocketSession.objects.all().send_message("hi")
+
+    assert result == SendResult(gone=["old="], failed={"new=": messaging.MAYBE_CONNECTING_REASON})
+    assert (is_connected("new="), is_connected("old=")) == (True, False)
+
+
+def test_a_410_after_the_connect_window_closes_the_row(management_api):
+    make_session("settled=", connected_at=timezone.now() - timedelta(seconds=31))
+
+    assert WebSocketSession.objects.all().send_message("hi") == SendResult(gone=["settled="])
+    assert not is_connected("settled=")
+
+
+# Batches and Lambda's asynchronous payload limit.
+
+
+@override_settings(WEBSOCKETS={"SEND_BATCH_SIZE": 100_000})
+def test_batches_of_a_large_message_fit_an_asynchronous_invocation():
+    payload = messaging.prepare_payload("x" * messaging.MAX_MESSAGE_BYTES)
+    batch = messaging.batch_size_for(payload)
+    largest_event = json.dumps(
+        {
+            "task_path": "websockets_app.broadcast_tasks.send_batch",
+            "capture_response": False,
+            "response_id": None,
+            "args": [[2**63 - 1] * batch, base64.b64encode(payload).decode()],
+            "kwargs": {},
+        }
+    )
+
+    assert 3000 < batch < 100_000
+    assert len(largest_event.encode()) <= 256_000
+
+
+@override_settings(WEBSOCKETS={"SEND_BATCH_SIZE": 5000})
+def test_batches_of_a_small_message_keep_the_configured_size():
+    assert messaging.batch_size_for(b'{"type":"ping"}') == 5000
+
+
+def test_close_and_info_without_an_api_say_so(management_api):
+    session = make_session("lost=", api_id="", stage="")
+
+    with pytest.raises(ManagementApiError, match=messaging.NO_API_REASON):
+        session.close()
+    with pytest.raises(ManagementApiError, match=messaging.NO_API_REASON):
+        session.info()
+    assert management_api.requests == []

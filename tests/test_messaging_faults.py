@@ -1,7 +1,10 @@
 """Broadcasts under every failure AWS can answer, mixed: each connection ends in exactly one outcome."""
 
+from datetime import timedelta
+
 import pytest
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from tests.aws_events import API_ID, STAGE
 from websockets_app.messaging import GONE_REASON
@@ -9,6 +12,7 @@ from websockets_app.models import WebSocketSession
 
 pytestmark = pytest.mark.django_db
 
+ESTABLISHED = timezone.now() - timedelta(minutes=5)  # past the $connect window: 410 means gone for good
 TIMED_OUT = "ReadTimeoutError: Read timeout on endpoint URL"
 # What AWS answers each attempt (botocore's standard mode makes up to 3), and the outcome expected.
 SCENARIOS = {
@@ -33,7 +37,9 @@ def open_connections(management_api, scenarios: dict, rounds: int) -> dict[str, 
     for name, (answers, outcome) in scenarios.items():
         for n in range(rounds):
             connection_id = f"{name.replace(' ', '-')}-{n}="
-            WebSocketSession.objects.create(connection_id=connection_id, channel_name="all", api_id=API_ID, stage=STAGE)
+            WebSocketSession.objects.create(
+                connection_id=connection_id, channel_name="all", api_id=API_ID, stage=STAGE, connected_at=ESTABLISHED
+            )
             management_api.open(connection_id)
             management_api.fail(connection_id, *answers)
             expected[connection_id] = outcome

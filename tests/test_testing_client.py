@@ -1,12 +1,14 @@
 """WebSocketTestClient: the real lambda_handler with AWS-shaped events, and what the app sent captured."""
 
 import json
+from datetime import timedelta
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from websockets_app.conf import conf
 from websockets_app.models import WebSocketSession
@@ -120,7 +122,9 @@ def test_captures_what_the_app_sends_with_send_message(websocket_client):
 def test_send_message_from_test_code_is_captured_and_gone_rows_are_closed(websocket_client):
     open_connection, closed = websocket_client.connect(), websocket_client.connect()
     closed_row = WebSocketSession.objects.get(connection_id=closed.connection_id)
-    management_api().delete_connection(ConnectionId=closed.connection_id)  # AWS forgets it; the row says open
+    # Open for a minute (past the $connect window), then AWS forgets it while the row still says open.
+    WebSocketSession.objects.filter(pk=closed_row.pk).update(connected_at=timezone.now() - timedelta(minutes=1))
+    management_api().delete_connection(ConnectionId=closed.connection_id)
 
     sessions = WebSocketSession.objects.filter(
         connection_id__in=[open_connection.connection_id, closed_row.connection_id]

@@ -22,7 +22,7 @@ from django.http.request import validate_host
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.exceptions import Resolver404
 
-from websockets_app.conf import DEFAULTS, conf
+from websockets_app.conf import DEFAULTS, aws_region, conf
 
 __all__ = (
     "check_allowed_hosts",
@@ -72,7 +72,7 @@ def check_aws_region(**kwargs: Any) -> list[CheckMessage]:
 
     A deployment check (``check --deploy``): local development sends through ``ENDPOINT_URL`` and needs none.
     """
-    if conf.ENDPOINT_URL or _aws_region():
+    if conf.ENDPOINT_URL or aws_region():
         return []
     return [
         Warning(
@@ -90,7 +90,7 @@ def check_allowed_hosts(**kwargs: Any) -> list[CheckMessage]:
 
     A warning, not an error: a site reached only through a custom domain does not need the execute-api host.
     """
-    region = _aws_region()
+    region = aws_region()
     if not region:
         return []
     host = f"a1b2c3d4e5.execute-api.{region}.amazonaws.com"
@@ -123,7 +123,7 @@ def check_allowed_hosts_for_apis(databases: list[str] | None = None, **kwargs: A
         return []
     errors: list[CheckMessage] = []
     for api in ApiGateway.objects.exclude(api_id="", custom_domain_name=""):
-        region = api.aws_region or _aws_region()
+        region = api.aws_region or aws_region()
         hosts = [api.custom_domain_name] if api.custom_domain_name else []
         if api.api_id and region:
             hosts.append(f"{api.api_id}.execute-api.{region}.amazonaws.com")
@@ -258,15 +258,6 @@ def check_csrf_exemption(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return errors
-
-
-def _aws_region() -> str:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if region:
-        return region
-    import botocore.session  # deferred: only checks need it, never an event
-
-    return botocore.session.get_session().get_config_variable("region") or ""
 
 
 def _host_allowed(host: str) -> bool:

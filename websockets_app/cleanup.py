@@ -15,13 +15,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from websockets_app.aws_limits import IDLE_TIMEOUT, MAX_CONNECTION_DURATION
 from websockets_app.models import LAST_SEEN_RESOLUTION, WebSocketSession, WebSocketSessionQuerySet
 
-__all__ = ("IDLE_TIMEOUT", "MAX_CONNECTION_DURATION", "CleanupResult", "clear_sessions", "scheduled")
+__all__ = ("CleanupResult", "clear_sessions", "scheduled")
 
-# API Gateway's own limits for WebSocket connections.
-MAX_CONNECTION_DURATION = timedelta(hours=2)
-IDLE_TIMEOUT = timedelta(minutes=10)
 STALE_REASON = "Closed by clearWebSocketSessions: past API Gateway's idle or duration limit."
 
 

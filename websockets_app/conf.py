@@ -4,6 +4,7 @@ Reading at call time (not import time) keeps ``override_settings`` working in te
 (the local emulator's ``ENDPOINT_URL``) take effect.
 """
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -63,3 +64,13 @@ class WebSocketsSettings:
 
 
 conf = WebSocketsSettings()
+
+
+def aws_region() -> str:
+    """The region to reach AWS in: Lambda's ``AWS_REGION``, else the environment's or the AWS profile's, else ""."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region:
+        return region
+    import botocore.session  # deferred: events never get here (Lambda always sets AWS_REGION)
+
+    return botocore.session.get_session().get_config_variable("region") or ""

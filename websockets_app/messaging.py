@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
-from websockets_app.conf import conf
+from websockets_app import aws_limits
+from websockets_app.conf import aws_region, conf
 from websockets_app.encoding import encode_message
 from websockets_app.exceptions import ConnectionNotReady, ManagementApiError, MessageTooLarge
 from websockets_app.models import WebSocketSession
@@ -46,9 +48,17 @@ __all__ = (
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 128 * 1024
+MAX_MESSAGE_BYTES = aws_limits.MESSAGE_BYTES
 GONE_REASON = "Gone (410) when the server posted to it."
 NOT_READY_REASON = "Still in $connect: API Gateway refuses messages until connect() has answered."
+MAYBE_CONNECTING_REASON = (
+    "Gone (410) within the $connect window: the connection may not have been accepted yet, so it is left open."
+)
+NO_API_REASON = "No API recorded for this connection."
+# What an asynchronous batch's event carries besides the message and the primary keys (task path, response id).
+_BATCH_EVENT_OVERHEAD_BYTES = 2048
+# The most a primary key takes in a batch's JSON event: up to 19 digits of a BigAutoField, a comma, a space.
+_BATCH_BYTES_PER_KEY = 21
 _GONE = object()
 
 _connecting: ContextVar[str | None] = ContextVar("websockets_app_connecting", default=None)
@@ -63,9 +73,10 @@ class Target(NamedTuple):
     connection_id: str
     api_id: str
     stage: str
+    connected_at: datetime
 
 
-TARGET_FIELDS = ("pk", "connection_id", "api_id", "stage")
+TARGET_FIELDS = ("pk", "connection_id", "api_id", "stage", "connected_at")
 
 
 @dataclass
@@ -117,7 +128,8 @@ def send_to_session(session: WebSocketSession, data: Any) -> SendResult:
         raise ConnectionNotReady(session.connection_id)
     if not session.connected:
         return SendResult(gone=[session.connection_id])
-    result = _deliver([Target(session.pk, session.connection_id, session.api_id, session.stage)], payload)
+    target = Target(session.pk, session.connection_id, session.api_id, session.stage, session.connected_at)
+    result = _deliver([target], payload)
     if result.gone:
         session.connected = False
     return result
@@ -131,11 +143,17 @@ def send_to_queryset(queryset: QuerySet[WebSocketSession], data: Any) -> SendRes
     """
     payload = prepare_payload(data)
     targets = [Target(*row) for row in queryset.filter(connected=True).values_list(*TARGET_FIELDS)]
-    batch_size = max(1, conf.SEND_BATCH_SIZE)
+    batch_size = batch_size_for(payload)
     result = _deliver(targets[:batch_size], payload)
     if len(targets) > batch_size:
         result.merge(_send_in_batches(targets[batch_size:], payload, batch_size))
     return result
+
+
+def batch_size_for(payload: bytes) -> int:
+    """``SEND_BATCH_SIZE``, lowered when a batch's event would not fit Lambda's asynchronous payload limit."""
+    room = aws_limits.ASYNC_INVOKE_PAYLOAD_BYTES - _BATCH_EVENT_OVERHEAD_BYTES - len(base64.b64encode(payload))
+    return max(1, min(conf.SEND_BATCH_SIZE, room // _BATCH_BYTES_PER_KEY))
 
 
 def deliver_to_pks(session_pks: Sequence[int], payload: bytes) -> SendResult:
@@ -150,8 +168,9 @@ def close_connection(session: WebSocketSession) -> bool:
     Returns False when the connection was already gone (the row is marked closed all the same).
     Raises :class:`ManagementApiError` when AWS refuses (the row is left as it was).
     """
+    client = _session_client(session)
     try:
-        _client_for(session.api_id, session.stage).delete_connection(ConnectionId=session.connection_id)
+        client.delete_connection(ConnectionId=session.connection_id)
         closed_now = True
     except Exception as error:
         reason = _failure_reason(error)
@@ -170,8 +189,9 @@ def connection_info(session: WebSocketSession) -> dict[str, Any] | None:
 
     Returns None, and marks the row closed, when the connection is gone.
     """
+    client = _session_client(session)
     try:
-        response = _client_for(session.api_id, session.stage).get_connection(ConnectionId=session.connection_id)
+        response = client.get_connection(ConnectionId=session.connection_id)
     except Exception as error:
         reason = _failure_reason(error)
         if reason is not _GONE:
@@ -201,7 +221,7 @@ def endpoint_url(api_id: str, stage: str) -> str:
     """The management endpoint for connections of ``api_id``/``stage``; ``WEBSOCKETS["ENDPOINT_URL"]`` wins."""
     if conf.ENDPOINT_URL:
         return conf.ENDPOINT_URL
-    region = _region()
+    region = aws_region()
     if not region:
         raise ImproperlyConfigured(
             "No AWS region to send WebSocket messages through: set AWS_REGION (Lambda sets it) "
@@ -218,8 +238,8 @@ def _deliver(targets: Sequence[Target], payload: bytes) -> SendResult:
     for target in targets:
         if target.connection_id == connecting_id:
             result.failed[target.connection_id] = NOT_READY_REASON
-        elif not conf.ENDPOINT_URL and not (target.api_id and target.stage):
-            result.failed[target.connection_id] = "No API recorded for this connection."
+        elif not _has_endpoint(target.api_id, target.stage):
+            result.failed[target.connection_id] = NO_API_REASON
         else:
             key = (target.api_id, target.stage)
             if key not in clients:
@@ -227,9 +247,14 @@ def _deliver(targets: Sequence[Target], payload: bytes) -> SendResult:
             ready.append((target, clients[key]))
     outcomes = _fan_out(ready, payload)
     gone_pks = []
+    # API Gateway answers 410 until $connect is answered, and the row is committed before that: such a row may
+    # belong to a connection about to open, so it is not closed.
+    connecting_since = timezone.now() - aws_limits.INTEGRATION_TIMEOUT
     for (target, _client), outcome in zip(ready, outcomes, strict=True):
         if outcome is None:
             result.sent += 1
+        elif outcome is _GONE and target.connected_at > connecting_since:
+            result.failed[target.connection_id] = MAYBE_CONNECTING_REASON
         elif outcome is _GONE:
             result.gone.append(target.connection_id)
             gone_pks.append(target.pk)
@@ -313,19 +338,21 @@ def _send_in_batches(targets: Sequence[Target], payload: bytes, batch_size: int)
     return result
 
 
-def _region() -> str | None:
-    """The region Lambda runs in (it sets AWS_REGION), or the one the environment names."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+def _has_endpoint(api_id: str, stage: str) -> bool:
+    return bool(conf.ENDPOINT_URL or (api_id and stage))
+
+
+def _session_client(session: WebSocketSession) -> Any:
+    if not _has_endpoint(session.api_id, session.stage):
+        raise ManagementApiError(session.connection_id, NO_API_REASON)
+    return _client_for(session.api_id, session.stage)
 
 
 def _client_for(api_id: str, stage: str) -> Any:
     """The process's client for this API's endpoint, built once with the settings in force now."""
     url = endpoint_url(api_id, stage)
-    # An ENDPOINT_URL (the local emulator) may run with no region set; requests are signed for one all the same.
-    region = _region() or "us-east-1"
     key = (
         url,
-        region,
         conf.SEND_CONCURRENCY,
         conf.SEND_CONNECT_TIMEOUT,
         conf.SEND_READ_TIMEOUT,
@@ -340,12 +367,12 @@ def _client_for(api_id: str, stage: str) -> Any:
     return client
 
 
-def _build_client(
-    url: str, region: str, pool_size: int, connect_timeout: float, read_timeout: float, max_attempts: int
-) -> Any:
+def _build_client(url: str, pool_size: int, connect_timeout: float, read_timeout: float, max_attempts: int) -> Any:
     import botocore
     from botocore.config import Config
 
+    # The endpoint names the region; an ENDPOINT_URL (the local emulator) may have none, yet requests are signed.
+    region = aws_region() or "us-east-1"
     config = Config(
         # A fixed User-Agent: botocore otherwise rebuilds it twice per request, a sixth of a message's CPU.
         user_agent=f"django-lambda-websockets botocore/{botocore.__version__}",

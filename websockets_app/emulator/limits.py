@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from websockets_app import aws_limits
+
 __all__ = ("AWS_LIMITS", "Limits")
 
 
@@ -11,12 +13,12 @@ __all__ = ("AWS_LIMITS", "Limits")
 class Limits:
     """Sizes in bytes, durations in seconds. Tests shrink the durations; the sizes are AWS's own."""
 
-    message_bytes: int = 128 * 1024
-    frame_bytes: int = 32 * 1024
-    idle_seconds: float = 10 * 60
-    lifetime_seconds: float = 2 * 60 * 60
+    message_bytes: int = aws_limits.MESSAGE_BYTES
+    frame_bytes: int = aws_limits.FRAME_BYTES
+    idle_seconds: float = aws_limits.IDLE_TIMEOUT.total_seconds()
+    lifetime_seconds: float = aws_limits.MAX_CONNECTION_DURATION.total_seconds()
     # What a Lambda accepts as a request payload (synchronous invocation).
-    http_body_bytes: int = 6 * 1024 * 1024
+    http_body_bytes: int = aws_limits.SYNC_INVOKE_PAYLOAD_BYTES
 
 
 AWS_LIMITS = Limits()

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from websockets_app.cleanup import IDLE_TIMEOUT, MAX_CONNECTION_DURATION, clear_sessions
+from websockets_app.aws_limits import IDLE_TIMEOUT, MAX_CONNECTION_DURATION
+from websockets_app.cleanup import clear_sessions
 
 
 class Command(BaseCommand):
