@@ -27,8 +27,9 @@ class ManagementResponse:
 
 
 async def handle_management_request(
-    registry: ConnectionRegistry, *, method: str, connection_id: str, body: bytes, limits: Limits
+    registry: ConnectionRegistry, *, method: str, connection_id: str, body: bytes | None, limits: Limits
 ) -> ManagementResponse:
+    """AWS's answer to one request; ``body`` is ``None`` when it was longer than ``limits.message_bytes``."""
     connection = registry.get(connection_id)
     if method not in {"POST", "GET", "DELETE"}:
         return _error(405, "MethodNotAllowedException", f"Method {method} is not allowed on @connections.")
@@ -41,7 +42,7 @@ async def handle_management_request(
             "lastActiveAt": _iso(connection.last_active_at),
         }
         return ManagementResponse(200, json.dumps(info).encode())
-    if method == "POST" and len(body) > limits.message_bytes:
+    if method == "POST" and body is None:
         return _error(413, "PayloadTooLargeException", f"Message too long: over {limits.message_bytes} bytes.")
     try:
         if method == "DELETE":
