@@ -7,6 +7,7 @@ Without it the tests are skipped locally; in CI (``CI`` set) they fail, so a mis
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import boto3
@@ -104,13 +105,50 @@ def test_two_pages_chat_through_runserver(browser, server_url):
 # The browser client (websockets_app/static/websockets_app/lambda-websocket.js), against the in-process emulator.
 
 
-OPEN_CLIENT = """([url, options]) => {
+# Every WebSocket the page creates is kept in window.sockets, so a test sees connections the client lost track of.
+CLIENT_HARNESS = """
+window.sockets = [];
+window.WebSocket = class extends WebSocket {
+    constructor(...args) {
+        super(...args);
+        window.sockets.push(this);
+    }
+};
+window.openClient = (url, options) => {
     window.events = [];
     window.socket = new LambdaWebSocket(url, options);
     for (const type of ["open", "close", "message"]) {
         window.socket.addEventListener(type, (event) => window.events.push([type, event.detail]));
     }
-}"""
+};
+"""
+SETTLED = "window.sockets.every((socket) => socket.readyState !== WebSocket.CONNECTING)"
+
+
+class ConnectGate:
+    """Holds ``$connect`` events while shut, so a test can act while the browser's socket is still connecting."""
+
+    def __init__(self, handler):
+        self.handler = handler
+        self._open = threading.Event()
+        self._open.set()
+        self._held = threading.Event()
+
+    def __call__(self, event, context):
+        if event.get("requestContext", {}).get("eventType") == "CONNECT" and not self._open.is_set():
+            self._held.set()
+            self._open.wait(TIMEOUT_MS / 1000)
+        return self.handler(event, context)
+
+    def shut(self):
+        self._held.clear()
+        self._open.clear()
+
+    def wait_until_held(self):
+        assert self._held.wait(TIMEOUT_MS / 1000), "no $connect reached the gate"
+
+    def release(self):
+        self._open.set()
 
 
 def count_events(page, event_type, at_least):
@@ -119,20 +157,48 @@ def count_events(page, event_type, at_least):
     )
 
 
+def socket_states(page):
+    """readyState of every socket the page created, once none is still connecting: 1 open, 3 closed."""
+    page.wait_for_function(SETTLED, timeout=TIMEOUT_MS)
+    return page.evaluate("window.sockets.map((socket) => socket.readyState)")
+
+
+def event_types(page):
+    return page.evaluate("window.events.map((event) => event[0])")
+
+
 @pytest.fixture
-def client_page(browser, settings, lambda_handler):
-    recorder = RecordingHandler(lambda_handler)
+def connect_gate(lambda_handler):
+    gate = ConnectGate(lambda_handler)
+    yield gate
+    gate.release()
+
+
+@pytest.fixture
+def client_page(browser, settings, connect_gate):
+    recorder = RecordingHandler(connect_gate)
     with running_emulator(settings, recorder, Limits()) as emulator:
         page = browser.new_context().new_page()
         page.goto(f"{emulator.url}/login/")  # a page of the site that opens no WebSocket of its own
         page.add_script_tag(url="/static/websockets_app/lambda-websocket.js")
+        page.add_script_tag(content=CLIENT_HARNESS)
         yield page, recorder, emulator
         page.context.close()
 
 
+def client_url(emulator):
+    return f"ws://{emulator.app.api.domain_name}/local?channel=client-tests"
+
+
 def open_client(page, emulator, **options):
-    page.evaluate(OPEN_CLIENT, [f"ws://{emulator.app.api.domain_name}/local?channel=client-tests", options])
+    page.evaluate("([url, options]) => openClient(url, options)", [client_url(emulator), options])
     count_events(page, "open", 1)
+
+
+def drop_connection(settings, connection_id):
+    """What API Gateway does to a connection at its limits: the client sees it closed by the server."""
+    management = boto3.client("apigatewaymanagementapi", endpoint_url=settings.WEBSOCKETS["ENDPOINT_URL"])
+    management.delete_connection(ConnectionId=connection_id)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -140,15 +206,14 @@ def test_client_reconnects_with_backoff_and_sends_what_was_queued(client_page, s
     page, recorder, emulator = client_page
     open_client(page, emulator, minReconnectDelay=200)
     first = recorder.events("CONNECT")[-1]["requestContext"]["connectionId"]
-    management = boto3.client("apigatewaymanagementapi", endpoint_url=settings.WEBSOCKETS["ENDPOINT_URL"])
-    management.delete_connection(ConnectionId=first)
+    drop_connection(settings, first)
     count_events(page, "close", 1)
     page.evaluate("window.socket.send('sendmessage', {message: 'queued while away'})")
     count_events(page, "open", 2)
     event, _ = recorder.wait_for(lambda event: "queued while away" in (event.get("body") or ""))
     assert event["requestContext"]["connectionId"] != first
     assert event["requestContext"]["routeKey"] == "$default"
-    assert page.evaluate("window.events.map((event) => event[0])")[:3] == ["open", "close", "open"]
+    assert event_types(page)[:3] == ["open", "close", "open"]
     assert page.evaluate("window.events[1][1]") == {
         "code": 1000,
         "reason": "Connection closed by the server",
@@ -178,5 +243,52 @@ def test_client_renews_its_connection_before_the_limit_and_closes_the_old_one(cl
     assert (context["disconnectStatusCode"], context["disconnectReason"]) == (1000, "Renewed")
     assert page.evaluate("window.events.map((event) => [event[0], event[1] && event[1].renewed])")[:2] == [
         ["open", False],
+        ["open", True],
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_closed_during_its_first_connect_never_opens(client_page):
+    page, _, emulator = client_page
+    page.evaluate("(url) => { openClient(url, {}); window.socket.close(); }", client_url(emulator))
+    assert socket_states(page) == [3]
+    assert page.evaluate("window.events") == [["close", {"code": 1006, "reason": "", "reconnecting": False}]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_closed_while_reconnecting_never_opens_again(client_page, connect_gate, settings):
+    page, recorder, emulator = client_page
+    page.clock.install()
+    open_client(page, emulator, minReconnectDelay=1000, maxReconnectDelay=1000)
+    connect_gate.shut()
+    drop_connection(settings, recorder.events("CONNECT")[-1]["requestContext"]["connectionId"])
+    count_events(page, "close", 1)
+    page.clock.run_for(1000)  # the reconnection is due: its socket is connecting, held at $connect
+    connect_gate.wait_until_held()
+    page.evaluate("window.socket.close()")
+    connect_gate.release()
+    assert socket_states(page) == [3, 3]
+    assert event_types(page) == ["open", "close", "close"]
+    assert page.evaluate("window.events[2][1]") == {"code": 1006, "reason": "", "reconnecting": False}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_keeps_one_connection_when_the_old_one_drops_during_a_renewal(client_page, connect_gate, settings):
+    page, recorder, emulator = client_page
+    page.clock.install()
+    open_client(page, emulator, renewAfter=60_000, minReconnectDelay=1000, maxReconnectDelay=1000)
+    first = recorder.events("CONNECT")[-1]["requestContext"]["connectionId"]
+    connect_gate.shut()
+    page.clock.run_for(60_000)  # the renewal starts, held at $connect
+    connect_gate.wait_until_held()
+    drop_connection(settings, first)
+    count_events(page, "close", 1)
+    connect_gate.release()
+    count_events(page, "open", 2)
+    page.clock.run_for(1000)  # when the reconnection scheduled by the drop was due
+    assert socket_states(page) == [3, 1]
+    assert page.evaluate("window.events.map((event) => [event[0], event[1].renewed])") == [
+        ["open", False],
+        ["close", None],
         ["open", True],
     ]

@@ -293,6 +293,18 @@ def test_management_api_refuses_payloads_over_128_kb(emulator, recorder, setting
     assert too_large.value.response["Error"]["Code"] == "PayloadTooLargeException"
 
 
+def test_management_api_refuses_a_body_over_a_lambda_payload_without_posting_anything(emulator, recorder, settings):
+    client = management_client(settings)
+    with connect(ws_url(emulator)) as websocket:
+        connection_id = last_connection_id(recorder)
+        with pytest.raises(ClientError) as too_large:
+            client.post_to_connection(ConnectionId=connection_id, Data=b"x" * (6 * 1024 * 1024 + 1))
+        client.post_to_connection(ConnectionId=connection_id, Data=b"next")
+        assert websocket.recv(timeout=10) == "next"
+    assert too_large.value.response["Error"]["Code"] == "PayloadTooLargeException"
+    assert too_large.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+
 def test_management_api_is_reachable_without_the_stage_prefix(emulator, recorder):
     with connect(ws_url(emulator)) as websocket:
         request = urllib.request.Request(

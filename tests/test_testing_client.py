@@ -1,7 +1,7 @@
 """WebSocketTestClient: the real lambda_handler with AWS-shaped events, and what the app sent captured."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -93,6 +93,18 @@ def test_answers_like_aws_for_closed_unknown_and_oversized(websocket_client):
         api.post_to_connection(ConnectionId=live.connection_id, Data=b"x" * (128 * 1024 + 1))
     assert error.value.response["Error"]["Code"] == "PayloadTooLargeException"
     assert live.received == []
+
+
+def test_session_info_reads_the_connection_as_boto3_parses_aws_answer(websocket_client):
+    connection = websocket_client.connect(headers={"User-Agent": "pytest-browser/1.0"})
+    session = WebSocketSession.objects.get(connection_id=connection.connection_id)
+
+    connected_at = datetime.fromtimestamp(connection.connected_at / 1000, tz=UTC)
+    assert session.info() == {
+        "ConnectedAt": connected_at,
+        "LastActiveAt": connected_at,
+        "Identity": {"SourceIp": "203.0.113.7", "UserAgent": "pytest-browser/1.0"},
+    }
 
 
 def test_a_connection_the_app_deletes_gets_its_disconnect(websocket_client):

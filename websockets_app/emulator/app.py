@@ -110,7 +110,8 @@ class EmulatorApp:
     # The management API.
 
     async def _management(self, scope: dict[str, Any], receive: Receive, send: Send, connection_id: str) -> None:
-        body = await _read_body(receive, self.limits.http_body_bytes) or b""
+        # Read no further than a message can be: a longer body is refused (413), never cut down to nothing.
+        body = await _read_body(receive, self.limits.message_bytes)
         client = scope.get("client")
         if not client or not ipaddress.ip_address(client[0]).is_loopback:
             result_status, error_type, content = 403, "ForbiddenException", b'{"message": "Forbidden"}'

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from websockets_app.emulator.connections import ConnectionRegistry
 from websockets_app.emulator.limits import Limits
 
-__all__ = ("DISCONNECT_CODE", "ManagementResponse", "handle_management_request")
+__all__ = ("DISCONNECT_CODE", "ManagementResponse", "connection_info", "handle_management_request", "refusal")
 
 # What API Gateway sends the client when the app deletes its connection.
 DISCONNECT_CODE, DISCONNECT_REASON = 1000, "Connection closed by the server"
@@ -26,23 +26,48 @@ class ManagementResponse:
     error_type: str | None = None
 
 
-async def handle_management_request(
-    registry: ConnectionRegistry, *, method: str, connection_id: str, body: bytes, limits: Limits
-) -> ManagementResponse:
-    connection = registry.get(connection_id)
+def refusal(method: str, *, is_open: bool, body: bytes | None, limits: Limits) -> ManagementResponse | None:
+    """AWS's answer to a request it will not carry out, or ``None`` when it will.
+
+    ``body`` is ``None`` when it was longer than ``limits.message_bytes``. The test client's stand-in
+    (``websockets_app.testing.management_api``) answers by these rules too, so both behave as AWS does.
+    """
     if method not in {"POST", "GET", "DELETE"}:
         return _error(405, "MethodNotAllowedException", f"Method {method} is not allowed on @connections.")
-    if connection is None:
+    if not is_open:
         return _error(410, "GoneException", "The connection is unknown or closed.")
-    if method == "GET":
-        info = {
-            "connectedAt": _iso(connection.connected_at),
-            "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent or ""},
-            "lastActiveAt": _iso(connection.last_active_at),
-        }
-        return ManagementResponse(200, json.dumps(info).encode())
-    if method == "POST" and len(body) > limits.message_bytes:
+    if method == "POST" and body is None:
         return _error(413, "PayloadTooLargeException", f"Message too long: over {limits.message_bytes} bytes.")
+    return None
+
+
+def connection_info(
+    *, connected_at: float, last_active_at: float, source_ip: str, user_agent: str | None
+) -> ManagementResponse:
+    """``GET``'s answer in AWS's wire shape: botocore reads it as ``ConnectedAt``, ``LastActiveAt``, ``Identity``."""
+    info = {
+        "connectedAt": _iso(connected_at),
+        "identity": {"sourceIp": source_ip, "userAgent": user_agent or ""},
+        "lastActiveAt": _iso(last_active_at),
+    }
+    return ManagementResponse(200, json.dumps(info).encode())
+
+
+async def handle_management_request(
+    registry: ConnectionRegistry, *, method: str, connection_id: str, body: bytes | None, limits: Limits
+) -> ManagementResponse:
+    """AWS's answer to one request; ``body`` is ``None`` when it was longer than ``limits.message_bytes``."""
+    connection = registry.get(connection_id)
+    refused = refusal(method, is_open=connection is not None, body=body, limits=limits)
+    if refused is not None:
+        return refused
+    if method == "GET":
+        return connection_info(
+            connected_at=connection.connected_at,
+            last_active_at=connection.last_active_at,
+            source_ip=connection.source_ip,
+            user_agent=connection.user_agent,
+        )
     try:
         if method == "DELETE":
             registry.remove(connection_id)

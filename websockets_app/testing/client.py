@@ -49,7 +49,14 @@ def keep_test_database_connection() -> Iterator[None]:
 class WebSocketConnection:
     """One connection opened by the client: send on it, read what the app sent to it, close it."""
 
-    def __init__(self, client: WebSocketTestClient, connection_id: str, connected_at: int, response: dict[str, Any]):
+    def __init__(
+        self,
+        client: WebSocketTestClient,
+        connection_id: str,
+        connected_at: int,
+        response: dict[str, Any],
+        user_agent: str | None = None,
+    ):
         self.client = client
         self.connection_id = connection_id
         self.connected_at = connected_at
@@ -57,7 +64,12 @@ class WebSocketConnection:
         self.accepted = 200 <= response["statusCode"] < 300
         self.closed = not self.accepted
         self.disconnect_response: dict[str, Any] | None = None
-        self._stub_connection = StubConnection(connection_id=connection_id, source_ip=client.source_ip)
+        self._stub_connection = StubConnection(
+            connection_id=connection_id,
+            source_ip=client.source_ip,
+            user_agent=user_agent,
+            connected_at=connected_at / 1000,
+        )
 
     @property
     def received(self) -> list[str | bytes]:
@@ -171,7 +183,9 @@ class WebSocketTestClient:
             domain_name=self.domain_name,
             connected_at=connected_at,
         )
-        connection = WebSocketConnection(self, connection_id, connected_at, self.invoke(event))
+        connection = WebSocketConnection(
+            self, connection_id, connected_at, self.invoke(event), user_agent=event["headers"].get("User-Agent")
+        )
         self.connections.append(connection)
         if connection.accepted:
             # Like AWS: the connection can be sent to only once $connect has answered.

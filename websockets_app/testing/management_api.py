@@ -1,24 +1,25 @@
 """An in-process stand-in for API Gateway's ``@connections`` management API, for tests.
 
 The app sends with boto3 exactly as it does on AWS; ``WEBSOCKETS["ENDPOINT_URL"]`` points it here, so what is
-captured is what really went over HTTP. Like AWS, it answers 410 Gone for connections that are not open (including
-during ``$connect``), 413 for payloads over 128 KB, and records ``DELETE`` so the test client can send the
-``$disconnect`` AWS would.
+captured is what really went over HTTP. It answers by the emulator's rules (410 Gone for connections that are not
+open, including during ``$connect``; 413 for payloads over 128 KB; ``GET`` in AWS's wire shape), and records
+``DELETE`` so the test client can send the ``$disconnect`` AWS would.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
-__all__ = ("MAX_PAYLOAD_BYTES", "ManagementApiStub", "StubConnection", "management_api_stub")
+from websockets_app.emulator.limits import AWS_LIMITS
+from websockets_app.emulator.management_api import ManagementResponse, connection_info, refusal
 
-MAX_PAYLOAD_BYTES = 128 * 1024
+__all__ = ("ManagementApiStub", "StubConnection", "management_api_stub")
+
 _CONNECTIONS_PATH = "/@connections/"
 
 
@@ -28,8 +29,9 @@ class StubConnection:
 
     connection_id: str
     source_ip: str
+    user_agent: str | None = None
+    connected_at: float = field(default_factory=time.time)  # epoch seconds
     received: list[bytes] = field(default_factory=list)
-    connected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     deleted: bool = False
 
 
@@ -64,27 +66,27 @@ class ManagementApiStub:
                 del self._open[connection_id]
         return deleted
 
-    def answer(self, method: str, connection_id: str, data: bytes) -> tuple[int, dict[str, object] | None, str]:
-        """The management API's answer: status, JSON body and AWS error type (empty on success)."""
+    def answer(self, method: str, connection_id: str, data: bytes) -> ManagementResponse:
+        """The management API's answer, by the same rules as the emulator's."""
+        body = data if len(data) <= AWS_LIMITS.message_bytes else None
         with self._lock:
             connection = self._open.get(connection_id)
-            if connection is None or connection.deleted:
-                return HTTPStatus.GONE, {"message": f"Connection {connection_id} is gone."}, "GoneException"
+            is_open = connection is not None and not connection.deleted
+            refused = refusal(method, is_open=is_open, body=body, limits=AWS_LIMITS)
+            if refused is not None:
+                return refused
             if method == "POST":
-                if len(data) > MAX_PAYLOAD_BYTES:
-                    return (
-                        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                        {"message": "Payload too large."},
-                        "PayloadTooLargeException",
-                    )
                 connection.received.append(data)
-                return HTTPStatus.OK, None, ""
+                return ManagementResponse(200)
             if method == "DELETE":
                 connection.deleted = True
-                return HTTPStatus.NO_CONTENT, None, ""
-            stamp = connection.connected_at.isoformat()
-            info = {"ConnectedAt": stamp, "LastActiveAt": stamp, "Identity": {"SourceIp": connection.source_ip}}
-            return HTTPStatus.OK, info, ""
+                return ManagementResponse(204)
+            return connection_info(
+                connected_at=connection.connected_at,
+                last_active_at=connection.connected_at,
+                source_ip=connection.source_ip,
+                user_agent=connection.user_agent,
+            )
 
 
 def _handler_for(stub: ManagementApiStub) -> type[BaseHTTPRequestHandler]:
@@ -102,18 +104,16 @@ def _handler_for(stub: ManagementApiStub) -> type[BaseHTTPRequestHandler]:
             data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             path = self.path.split("?", 1)[0]
             if _CONNECTIONS_PATH not in path:
-                status, body, error_type = HTTPStatus.NOT_FOUND, {"message": "Not found."}, "NotFoundException"
+                answer = ManagementResponse(404, json.dumps({"message": "Not found."}).encode(), "NotFoundException")
             else:
-                connection_id = unquote(path.rsplit(_CONNECTIONS_PATH, 1)[1])
-                status, body, error_type = stub.answer(method, connection_id, data)
-            payload = json.dumps(body).encode() if body is not None else b""
-            self.send_response(status)
-            if error_type:
-                self.send_header("x-amzn-ErrorType", error_type)
+                answer = stub.answer(method, unquote(path.rsplit(_CONNECTIONS_PATH, 1)[1]), data)
+            self.send_response(answer.status)
+            if answer.error_type:
+                self.send_header("x-amzn-ErrorType", answer.error_type)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
-            self.wfile.write(payload)
+            self.wfile.write(answer.body)
 
         def log_message(self, format: str, *args: object) -> None:
             """Tests read the captured messages, not an access log."""

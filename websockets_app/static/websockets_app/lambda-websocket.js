@@ -35,6 +35,8 @@
       this.options = Object.assign({}, DEFAULTS, options);
       this.queue = [];
       this.socket = null;
+      this.connecting = null;
+      this.renewing = null;
       this.attempt = 0;
       this.stopped = false;
       this.timers = {};
@@ -60,13 +62,14 @@
     close(code = 1000, reason = "") {
       this.stopped = true;
       Object.keys(this.timers).forEach((name) => this._clear(name));
-      if (this.renewing) this.renewing.close(code, reason);
-      if (this.socket) this.socket.close(code, reason);
+      [this.connecting, this.renewing, this.socket].forEach((socket) => socket && socket.close(code, reason));
     }
 
     _open(renewal) {
+      // Kept from the start, so that close() reaches a socket that is still connecting.
       const socket = new WebSocket(this.url);
       if (renewal) this.renewing = socket;
+      else this.connecting = socket;
       socket.addEventListener("open", () => this._opened(socket, renewal));
       socket.addEventListener("message", (event) => {
         if (socket === this.socket) this._emit("message", _parse(event.data));
@@ -75,12 +78,19 @@
     }
 
     _opened(socket, renewal) {
+      if (this.stopped) {
+        socket.close(1000, "Closed");
+        return;
+      }
       const previous = this.socket;
       this.socket = socket;
-      this.renewing = null;
+      if (socket === this.renewing) this.renewing = null;
+      if (socket === this.connecting) this.connecting = null;
       this.attempt = 0;
-      // Make before break: the old connection is closed only once the new one is open.
-      if (renewal && previous) previous.close(1000, "Renewed");
+      this._clear("reconnect");
+      // Make before break: the old connection is closed only once the new one is open. It may be a renewal that
+      // opened after the connection it was renewing had dropped: only one connection ever stays open.
+      if (previous) previous.close(1000, "Renewed");
       this._schedule("renew", this.options.renewAfter, () => this._open(true));
       this._emit("open", { renewed: renewal });
       const queued = this.queue.splice(0);
@@ -95,6 +105,7 @@
         if (!this.stopped) this._schedule("renew", this.options.renewRetry, () => this._open(true));
         return;
       }
+      if (socket === this.connecting) this.connecting = null;
       if (socket !== this.socket && this.socket !== null) return; // a renewed-away connection
       this.socket = null;
       this._clear("heartbeat");
