@@ -89,6 +89,25 @@ def test_create_custom_domain_command(on_lambda, row):
     assert row.api_mapping_id
 
 
+def test_create_api_gateway_publishes_no_domain_it_did_not_create(on_lambda, row):
+    row.custom_domain_name = "chat.example.com"
+    row.certificate_arn = CERTIFICATE
+    row.save()
+
+    lines = command("createApiGateway", f"--pk={row.pk}")
+
+    row.refresh_from_db()
+    url = f"wss://{row.api_id}.execute-api.{REGION}.amazonaws.com/dev"
+    assert lines[-1] == f"WebSocket URL: {url}"
+    found = aws_state(
+        on_lambda.session,
+        function_name=on_lambda.function_name,
+        role_name=on_lambda.role_name,
+        zone_id=on_lambda.zone_id,
+    )
+    assert (found["environment"]["WEBSOCKET_URL"], found["domains"]) == (url, [])
+
+
 def test_create_custom_domain_without_a_domain_is_refused(on_lambda, row):
     with pytest.raises(CommandError, match="chat has no custom domain name to create"):
         command("createCustomDomain", f"--pk={row.pk}")
@@ -254,7 +273,7 @@ def test_websocket_api_settings_are_read():
     )
     assert desired.route_keys == ("$connect", "$disconnect", "$default", "sendmessage", "typing")
     assert desired.domain == CustomDomain("chat.example.com", CERTIFICATE, "Z123")
-    assert desired.environment("abc", "wss://abc.execute-api.eu-west-1.amazonaws.com") == {
+    assert desired.environment("abc", "wss://chat.example.com") == {
         "WEBSOCKET_API_ID": "abc",
         "WEBSOCKET_STAGE": "dev",
         "WEBSOCKET_URL": "wss://chat.example.com",

@@ -237,10 +237,11 @@ def test_custom_domain_mapping_and_dns_alias(aws, desired):
     outcome, lines = run(aws, with_domain(desired))
 
     target = f"d-chat-example-com.execute-api.{REGION}.amazonaws.com"
-    assert lines[-4:] == [
+    assert lines[-5:] == [
         "  + domain chat.example.com (regional)",
         f"  + mapping chat.example.com -> {outcome.api_id}/dev",
         f"  + dns record chat.example.com ({target})",
+        "  ~ environment chat-dev (WEBSOCKET_API_ID, WEBSOCKET_ROUTE_PATHS, WEBSOCKET_STAGE, WEBSOCKET_URL)",
         "  14 changes made.",
     ]
     assert outcome.websocket_url == "wss://chat.example.com"
@@ -293,6 +294,26 @@ def test_create_api_gateway_alone_leaves_the_domain_alone(aws, desired):
     assert [domain["name"] for domain in state(aws)["domains"]] == ["chat.example.com"]
 
 
+def test_a_domain_not_made_yet_is_not_published(aws, desired):
+    outcome, _ = run(aws, with_domain(desired), include_domain=False)
+
+    execute_api_url = f"wss://{outcome.api_id}.execute-api.{REGION}.amazonaws.com/dev"
+    assert outcome.websocket_url == execute_api_url
+    assert state(aws)["environment"]["WEBSOCKET_URL"] == execute_api_url
+    assert state(aws)["domains"] == []
+
+
+def test_a_domain_made_earlier_stays_published_when_left_alone(aws, desired):
+    run(aws, with_domain(desired))
+    aws.calls.clear()
+
+    outcome, _ = run(aws, with_domain(desired), include_domain=False)
+
+    assert aws.calls.writes == []
+    assert outcome.websocket_url == "wss://chat.example.com"
+    assert state(aws)["environment"]["WEBSOCKET_URL"] == "wss://chat.example.com"
+
+
 def test_teardown_removes_everything_and_is_idempotent(aws, desired):
     outcome, _ = run(aws, with_domain(desired))
     lines: list[str] = []
@@ -330,3 +351,4 @@ def test_no_hosted_zone_for_the_domain_is_reported(aws, desired):
 
     assert failure.value.outcome.api_created is True
     assert failure.value.outcome.custom_domain_created is False
+    assert state(aws)["environment"] == {}
