@@ -284,6 +284,29 @@ def test_a_domain_no_longer_configured_is_removed(aws, desired):
     assert (found["domains"], found["dns"]) == ([], [])
 
 
+def test_a_stage_no_longer_configured_is_removed(aws, desired):
+    outcome, _ = run(aws, desired)
+    aws.session.client("apigatewayv2").create_stage(ApiId=outcome.api_id, StageName="old")
+
+    _, lines = run(aws, desired)
+
+    assert lines[1:] == ["  - stage old (no longer configured)", "  1 change made."]
+    assert state(aws)["apis"] == [expected_api(aws, desired)]
+
+
+def test_each_resource_is_read_once_per_run(aws, desired):
+    run(aws, with_domain(desired))
+    aws.session.client("apigatewayv2").create_domain_name(
+        DomainName="other.example.com", DomainNameConfigurations=[{"CertificateArn": CERTIFICATE}]
+    )
+    aws.calls.clear()
+
+    run(aws, with_domain(desired))
+
+    reads = [name for name in aws.calls.operations if name in ("GetStages", "GetDomainNames", "GetApiMappings")]
+    assert sorted(reads) == ["GetApiMappings", "GetApiMappings", "GetDomainNames", "GetStages"]
+
+
 def test_create_api_gateway_alone_leaves_the_domain_alone(aws, desired):
     run(aws, with_domain(desired))
     aws.calls.clear()

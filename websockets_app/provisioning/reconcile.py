@@ -126,6 +126,7 @@ class _Run:
         self.echo = echo
         self.outcome = Outcome()
         self.api_id = ""  # empty until the API exists (or, on a dry run, would)
+        self.stages: list[dict[str, Any]] = []  # the API's stages as the run found them
         self._session = session or boto3.session.Session()
         self._clients: dict[str, Any] = {}
 
@@ -167,8 +168,8 @@ class _Run:
         routes = _pages(gateway, "get_routes", ApiId=self.api_id) if exists else []
         self.apply(diff_routes(self.desired, self.api_id, integration_id, routes))
         self.apply(diff_stale_integrations(self.api_id, integration_id, integrations))
-        stages = _pages(gateway, "get_stages", ApiId=self.api_id) if exists else []
-        self.apply(diff_stage(self.desired, self.api_id, stages))
+        self.stages = _pages(gateway, "get_stages", ApiId=self.api_id) if exists else []
+        self.apply(diff_stage(self.desired, self.api_id, self.stages))
         self.apply(diff_permission(self.desired, self.api_id, self.permission_statements()))
         self.apply(diff_role_policy(self.desired, self.api_id, self.role_policy()))
         self.outcome.api_created = not self.dry_run
@@ -222,9 +223,8 @@ class _Run:
             self.remove_domain(name, mappings)
 
     def stale_stages(self) -> None:
-        if self.outcome.api_id:
-            stages = _pages(self.client("apigatewayv2"), "get_stages", ApiId=self.api_id)
-            self.apply(diff_stale_stages(self.desired, self.api_id, stages))
+        """Stages other than the desired one, from the list :meth:`api` read (creating that one adds no other)."""
+        self.apply(diff_stale_stages(self.desired, self.api_id, self.stages))
 
     # Teardown.
 
