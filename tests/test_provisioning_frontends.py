@@ -157,6 +157,7 @@ def test_admin_pages_render(admin_client, row):
         assert admin_client.get(url).status_code == 200
 
 
+@override_settings(WEBSOCKETS={"PROVISION_ON_SAVE": True})
 def test_admin_action_then_an_edited_route_reaches_aws(on_lambda, admin_client, row):
     response = admin_client.post(
         "/admin/websockets_app/apigateway/",
@@ -184,11 +185,9 @@ def test_admin_action_then_an_edited_route_reaches_aws(on_lambda, admin_client, 
     )
 
 
-def test_admin_change_form_with_inline_routes_reaches_aws(on_lambda, admin_client, row):
-    command("createApiGateway", f"--pk={row.pk}")
-    row.refresh_from_db()
-    route = row.additional_routes.get()
-    form = {
+def change_form(row, route):
+    """The API's change form as the admin posts it: the description edited, the route replaced by "typing"."""
+    return {
         "api_name": "chat",
         "api_description": "Chat rooms",
         "default_channel_name": "default",
@@ -213,12 +212,43 @@ def test_admin_change_form_with_inline_routes_reaches_aws(on_lambda, admin_clien
         "additional_routes-1-route_key": "typing",
     }
 
-    response = admin_client.post(f"/admin/websockets_app/apigateway/{row.pk}/change/", form)
+
+@override_settings(WEBSOCKETS={"PROVISION_ON_SAVE": True})
+def test_admin_change_form_with_inline_routes_reaches_aws(on_lambda, admin_client, row):
+    command("createApiGateway", f"--pk={row.pk}")
+    row.refresh_from_db()
+
+    response = admin_client.post(
+        f"/admin/websockets_app/apigateway/{row.pk}/change/", change_form(row, row.additional_routes.get())
+    )
 
     assert response.status_code == 302
     assert routes_in_aws(on_lambda) == [["$connect", "$default", "$disconnect", "typing"]]
     gateway = on_lambda.session.client("apigatewayv2")
     assert gateway.get_api(ApiId=row.api_id)["Description"] == "Chat rooms"
+
+
+def test_by_default_saving_in_the_admin_leaves_aws_alone(on_lambda, admin_client, row):
+    command("createApiGateway", f"--pk={row.pk}")
+    row.refresh_from_db()
+    route = row.additional_routes.get()
+    on_lambda.calls.clear()
+
+    response = admin_client.post(
+        f"/admin/websockets_app/apigateway/{row.pk}/change/", change_form(row, route), follow=True
+    )
+    admin_client.post(
+        f"/admin/websockets_app/apigatewayadditionalroute/{row.additional_routes.get().pk}/delete/", {"post": "yes"}
+    )
+
+    assert on_lambda.calls.operations == []
+    assert routes_in_aws(on_lambda) == [["$connect", "$default", "$disconnect", "sendmessage"]]
+    assert [str(message) for message in response.context["messages"]] == [
+        "chat: AWS is unchanged until you run Create API Gateway.",
+        f'The API Gateway “<a href="/admin/websockets_app/apigateway/{row.pk}/change/">chat</a>” was changed '
+        "successfully.",
+    ]
+    assert list(row.additional_routes.values_list("route_key", flat=True)) == []
 
 
 def test_admin_action_reports_aws_errors(admin_client, aws, row):
