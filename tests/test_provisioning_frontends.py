@@ -42,9 +42,18 @@ def command(name, *args):
     return out.getvalue().splitlines()
 
 
+def state_in_aws(aws):
+    return aws_state(aws.session, function_name=aws.function_name, role_name=aws.role_name, zone_id=aws.zone_id)
+
+
 def routes_in_aws(aws):
-    apis = aws_state(aws.session, function_name=aws.function_name, role_name=aws.role_name, zone_id=aws.zone_id)["apis"]
-    return [[key for key, _ in api["routes"]] for api in apis]
+    return [[key for key, _ in api["routes"]] for api in state_in_aws(aws)["apis"]]
+
+
+def give_domain(row, name="chat.example.com"):
+    row.custom_domain_name = name
+    row.certificate_arn = CERTIFICATE
+    row.save()
 
 
 def test_create_api_gateway_command_provisions_and_records(on_lambda, row):
@@ -76,9 +85,7 @@ def test_create_api_gateway_dry_run_changes_nothing(on_lambda, row):
 
 
 def test_create_custom_domain_command(on_lambda, row):
-    row.custom_domain_name = "chat.example.com"
-    row.certificate_arn = CERTIFICATE
-    row.save()
+    give_domain(row)
 
     lines = command("createCustomDomain", f"--pk={row.pk}")
 
@@ -90,21 +97,14 @@ def test_create_custom_domain_command(on_lambda, row):
 
 
 def test_create_api_gateway_publishes_no_domain_it_did_not_create(on_lambda, row):
-    row.custom_domain_name = "chat.example.com"
-    row.certificate_arn = CERTIFICATE
-    row.save()
+    give_domain(row)
 
     lines = command("createApiGateway", f"--pk={row.pk}")
 
     row.refresh_from_db()
     url = f"wss://{row.api_id}.execute-api.{REGION}.amazonaws.com/dev"
     assert lines[-1] == f"WebSocket URL: {url}"
-    found = aws_state(
-        on_lambda.session,
-        function_name=on_lambda.function_name,
-        role_name=on_lambda.role_name,
-        zone_id=on_lambda.zone_id,
-    )
+    found = state_in_aws(on_lambda)
     assert (found["environment"]["WEBSOCKET_URL"], found["domains"]) == (url, [])
 
 
@@ -114,9 +114,7 @@ def test_create_custom_domain_without_a_domain_is_refused(on_lambda, row):
 
 
 def test_a_failed_run_is_not_flagged_created(on_lambda, row):
-    row.custom_domain_name = "chat.example.org"  # no hosted zone holds it
-    row.certificate_arn = CERTIFICATE
-    row.save()
+    give_domain(row, "chat.example.org")  # no hosted zone holds it
 
     with pytest.raises(CommandError, match="No public Route 53 hosted zone holds"):
         command("createCustomDomain", f"--pk={row.pk}")
