@@ -42,9 +42,18 @@ def command(name, *args):
     return out.getvalue().splitlines()
 
 
+def state_in_aws(aws):
+    return aws_state(aws.session, function_name=aws.function_name, role_name=aws.role_name, zone_id=aws.zone_id)
+
+
 def routes_in_aws(aws):
-    apis = aws_state(aws.session, function_name=aws.function_name, role_name=aws.role_name, zone_id=aws.zone_id)["apis"]
-    return [[key for key, _ in api["routes"]] for api in apis]
+    return [[key for key, _ in api["routes"]] for api in state_in_aws(aws)["apis"]]
+
+
+def give_domain(row, name="chat.example.com"):
+    row.custom_domain_name = name
+    row.certificate_arn = CERTIFICATE
+    row.save()
 
 
 def test_create_api_gateway_command_provisions_and_records(on_lambda, row):
@@ -76,9 +85,7 @@ def test_create_api_gateway_dry_run_changes_nothing(on_lambda, row):
 
 
 def test_create_custom_domain_command(on_lambda, row):
-    row.custom_domain_name = "chat.example.com"
-    row.certificate_arn = CERTIFICATE
-    row.save()
+    give_domain(row)
 
     lines = command("createCustomDomain", f"--pk={row.pk}")
 
@@ -89,15 +96,25 @@ def test_create_custom_domain_command(on_lambda, row):
     assert row.api_mapping_id
 
 
+def test_create_api_gateway_publishes_no_domain_it_did_not_create(on_lambda, row):
+    give_domain(row)
+
+    lines = command("createApiGateway", f"--pk={row.pk}")
+
+    row.refresh_from_db()
+    url = f"wss://{row.api_id}.execute-api.{REGION}.amazonaws.com/dev"
+    assert lines[-1] == f"WebSocket URL: {url}"
+    found = state_in_aws(on_lambda)
+    assert (found["environment"]["WEBSOCKET_URL"], found["domains"]) == (url, [])
+
+
 def test_create_custom_domain_without_a_domain_is_refused(on_lambda, row):
     with pytest.raises(CommandError, match="chat has no custom domain name to create"):
         command("createCustomDomain", f"--pk={row.pk}")
 
 
 def test_a_failed_run_is_not_flagged_created(on_lambda, row):
-    row.custom_domain_name = "chat.example.org"  # no hosted zone holds it
-    row.certificate_arn = CERTIFICATE
-    row.save()
+    give_domain(row, "chat.example.org")  # no hosted zone holds it
 
     with pytest.raises(CommandError, match="No public Route 53 hosted zone holds"):
         command("createCustomDomain", f"--pk={row.pk}")
@@ -138,6 +155,7 @@ def test_admin_pages_render(admin_client, row):
         assert admin_client.get(url).status_code == 200
 
 
+@override_settings(WEBSOCKETS={"PROVISION_ON_SAVE": True})
 def test_admin_action_then_an_edited_route_reaches_aws(on_lambda, admin_client, row):
     response = admin_client.post(
         "/admin/websockets_app/apigateway/",
@@ -165,11 +183,9 @@ def test_admin_action_then_an_edited_route_reaches_aws(on_lambda, admin_client, 
     )
 
 
-def test_admin_change_form_with_inline_routes_reaches_aws(on_lambda, admin_client, row):
-    command("createApiGateway", f"--pk={row.pk}")
-    row.refresh_from_db()
-    route = row.additional_routes.get()
-    form = {
+def change_form(row, route):
+    """The API's change form as the admin posts it: the description edited, the route replaced by "typing"."""
+    return {
         "api_name": "chat",
         "api_description": "Chat rooms",
         "default_channel_name": "default",
@@ -194,12 +210,43 @@ def test_admin_change_form_with_inline_routes_reaches_aws(on_lambda, admin_clien
         "additional_routes-1-route_key": "typing",
     }
 
-    response = admin_client.post(f"/admin/websockets_app/apigateway/{row.pk}/change/", form)
+
+@override_settings(WEBSOCKETS={"PROVISION_ON_SAVE": True})
+def test_admin_change_form_with_inline_routes_reaches_aws(on_lambda, admin_client, row):
+    command("createApiGateway", f"--pk={row.pk}")
+    row.refresh_from_db()
+
+    response = admin_client.post(
+        f"/admin/websockets_app/apigateway/{row.pk}/change/", change_form(row, row.additional_routes.get())
+    )
 
     assert response.status_code == 302
     assert routes_in_aws(on_lambda) == [["$connect", "$default", "$disconnect", "typing"]]
     gateway = on_lambda.session.client("apigatewayv2")
     assert gateway.get_api(ApiId=row.api_id)["Description"] == "Chat rooms"
+
+
+def test_by_default_saving_in_the_admin_leaves_aws_alone(on_lambda, admin_client, row):
+    command("createApiGateway", f"--pk={row.pk}")
+    row.refresh_from_db()
+    route = row.additional_routes.get()
+    on_lambda.calls.clear()
+
+    response = admin_client.post(
+        f"/admin/websockets_app/apigateway/{row.pk}/change/", change_form(row, route), follow=True
+    )
+    admin_client.post(
+        f"/admin/websockets_app/apigatewayadditionalroute/{row.additional_routes.get().pk}/delete/", {"post": "yes"}
+    )
+
+    assert on_lambda.calls.operations == []
+    assert routes_in_aws(on_lambda) == [["$connect", "$default", "$disconnect", "sendmessage"]]
+    assert [str(message) for message in response.context["messages"]] == [
+        "chat: AWS is unchanged until you run Create API Gateway.",
+        f'The API Gateway “<a href="/admin/websockets_app/apigateway/{row.pk}/change/">chat</a>” was changed '
+        "successfully.",
+    ]
+    assert list(row.additional_routes.values_list("route_key", flat=True)) == []
 
 
 def test_admin_action_reports_aws_errors(admin_client, aws, row):
@@ -254,7 +301,7 @@ def test_websocket_api_settings_are_read():
     )
     assert desired.route_keys == ("$connect", "$disconnect", "$default", "sendmessage", "typing")
     assert desired.domain == CustomDomain("chat.example.com", CERTIFICATE, "Z123")
-    assert desired.environment("abc", "wss://abc.execute-api.eu-west-1.amazonaws.com") == {
+    assert desired.environment("abc", "wss://chat.example.com") == {
         "WEBSOCKET_API_ID": "abc",
         "WEBSOCKET_STAGE": "dev",
         "WEBSOCKET_URL": "wss://chat.example.com",

@@ -237,10 +237,11 @@ def test_custom_domain_mapping_and_dns_alias(aws, desired):
     outcome, lines = run(aws, with_domain(desired))
 
     target = f"d-chat-example-com.execute-api.{REGION}.amazonaws.com"
-    assert lines[-4:] == [
+    assert lines[-5:] == [
         "  + domain chat.example.com (regional)",
         f"  + mapping chat.example.com -> {outcome.api_id}/dev",
         f"  + dns record chat.example.com ({target})",
+        "  ~ environment chat-dev (WEBSOCKET_API_ID, WEBSOCKET_ROUTE_PATHS, WEBSOCKET_STAGE, WEBSOCKET_URL)",
         "  14 changes made.",
     ]
     assert outcome.websocket_url == "wss://chat.example.com"
@@ -283,6 +284,29 @@ def test_a_domain_no_longer_configured_is_removed(aws, desired):
     assert (found["domains"], found["dns"]) == ([], [])
 
 
+def test_a_stage_no_longer_configured_is_removed(aws, desired):
+    outcome, _ = run(aws, desired)
+    aws.session.client("apigatewayv2").create_stage(ApiId=outcome.api_id, StageName="old")
+
+    _, lines = run(aws, desired)
+
+    assert lines[1:] == ["  - stage old (no longer configured)", "  1 change made."]
+    assert state(aws)["apis"] == [expected_api(aws, desired)]
+
+
+def test_each_resource_is_read_once_per_run(aws, desired):
+    run(aws, with_domain(desired))
+    aws.session.client("apigatewayv2").create_domain_name(
+        DomainName="other.example.com", DomainNameConfigurations=[{"CertificateArn": CERTIFICATE}]
+    )
+    aws.calls.clear()
+
+    run(aws, with_domain(desired))
+
+    reads = [name for name in aws.calls.operations if name in ("GetStages", "GetDomainNames", "GetApiMappings")]
+    assert sorted(reads) == ["GetApiMappings", "GetApiMappings", "GetDomainNames", "GetStages"]
+
+
 def test_create_api_gateway_alone_leaves_the_domain_alone(aws, desired):
     run(aws, with_domain(desired))
     aws.calls.clear()
@@ -291,6 +315,26 @@ def test_create_api_gateway_alone_leaves_the_domain_alone(aws, desired):
 
     assert aws.calls.writes == ["UpdateFunctionConfiguration"]
     assert [domain["name"] for domain in state(aws)["domains"]] == ["chat.example.com"]
+
+
+def test_a_domain_not_made_yet_is_not_published(aws, desired):
+    outcome, _ = run(aws, with_domain(desired), include_domain=False)
+
+    execute_api_url = f"wss://{outcome.api_id}.execute-api.{REGION}.amazonaws.com/dev"
+    assert outcome.websocket_url == execute_api_url
+    assert state(aws)["environment"]["WEBSOCKET_URL"] == execute_api_url
+    assert state(aws)["domains"] == []
+
+
+def test_a_domain_made_earlier_stays_published_when_left_alone(aws, desired):
+    run(aws, with_domain(desired))
+    aws.calls.clear()
+
+    outcome, _ = run(aws, with_domain(desired), include_domain=False)
+
+    assert aws.calls.writes == []
+    assert outcome.websocket_url == "wss://chat.example.com"
+    assert state(aws)["environment"]["WEBSOCKET_URL"] == "wss://chat.example.com"
 
 
 def test_teardown_removes_everything_and_is_idempotent(aws, desired):
@@ -330,3 +374,4 @@ def test_no_hosted_zone_for_the_domain_is_reported(aws, desired):
 
     assert failure.value.outcome.api_created is True
     assert failure.value.outcome.custom_domain_created is False
+    assert state(aws)["environment"] == {}

@@ -20,22 +20,38 @@ def test_the_setting_wins_and_host_becomes_the_page_host(settings):
     assert websocket_url(request_from("localhost:8000")) == "ws://localhost:8000/local"
 
 
-def test_a_provisioned_api_gives_its_execute_api_url_with_the_stage():
+ENDPOINT = "wss://abc123.execute-api.eu-west-2.amazonaws.com"
+
+
+def test_a_provisioned_api_gives_its_recorded_endpoint_with_the_stage():
     ApiGateway.objects.create(api_name="not provisioned")
-    ApiGateway.objects.create(api_name="chat", api_id="abc123", aws_region="eu-west-2", stage_name="production")
-    assert websocket_url(request_from("example.com")) == "wss://abc123.execute-api.eu-west-2.amazonaws.com/production"
+    ApiGateway.objects.create(api_name="chat", api_id="abc123", api_endpoint=ENDPOINT, stage_name="production")
+    assert websocket_url(request_from("example.com")) == f"{ENDPOINT}/production"
 
 
-def test_the_region_defaults_to_the_environment():
-    ApiGateway.objects.create(api_name="chat", api_id="abc123")
-    assert websocket_url(request_from("example.com")) == "wss://abc123.execute-api.eu-west-1.amazonaws.com/dev"
+def test_the_local_region_plays_no_part(monkeypatch):
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    ApiGateway.objects.create(api_name="chat", api_id="abc123", api_endpoint=ENDPOINT)
+    assert websocket_url(request_from("example.com")) == f"{ENDPOINT}/dev"
 
 
 def test_a_created_custom_domain_is_preferred():
     ApiGateway.objects.create(
-        api_name="chat", api_id="abc123", custom_domain_name="ws.example.com", custom_domain_created=True
+        api_name="chat",
+        api_id="abc123",
+        api_endpoint=ENDPOINT,
+        custom_domain_name="ws.example.com",
+        custom_domain_created=True,
     )
     assert websocket_url(request_from("example.com")) == "wss://ws.example.com"
+
+
+def test_a_custom_domain_not_created_yet_is_not_given():
+    ApiGateway.objects.create(
+        api_name="chat", api_id="abc123", api_endpoint=ENDPOINT, custom_domain_name="ws.example.com"
+    )
+    assert websocket_url(request_from("example.com")) == f"{ENDPOINT}/dev"
 
 
 def test_without_any_api_the_error_says_how_to_fix_it():

@@ -226,10 +226,10 @@ def test_zappa_deploy_update_undeploy(moto_server, project):
         f"  ~ api {API_NAME} (Description: '{default_description}' -> 'Chat')",
         "  + route sendmessage",
         "  + route typing",
-        f"  ~ environment {LAMBDA_NAME} (WEBSOCKET_ROUTE_PATHS, WEBSOCKET_URL)",
         "  + domain chat.example.com (regional)",
         f"  + mapping chat.example.com -> {api_id}/{STAGE}",
         f"  + dns record chat.example.com (d-chat-example-com.execute-api.{REGION}.amazonaws.com)",
+        f"  ~ environment {LAMBDA_NAME} (WEBSOCKET_ROUTE_PATHS, WEBSOCKET_URL)",
         "  7 changes made.",
         "WebSocket URL: wss://chat.example.com",
     ]

@@ -1,6 +1,7 @@
 """Admin pages for connections and WebSocket APIs; the API actions run the same reconcile as the Zappa hook.
 
-Saving an API that was already provisioned reconciles it again, so an edited route reaches AWS at once.
+Saving an API that was already provisioned reconciles it again only with ``WEBSOCKETS["PROVISION_ON_SAVE"]``:
+by default an edit waits for an explicit action, so a save is a plain database write.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from websockets_app.conf import conf
 from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute, WebSocketSession
 
 _PROVISIONED_FIELDS = (
@@ -79,9 +81,14 @@ class ApiGatewayAdditionalRouteAdmin(admin.ModelAdmin):
 
 
 def reprovision(model_admin: admin.ModelAdmin, request: HttpRequest, row: ApiGateway) -> None:
-    """After an edit, bring an API that exists in AWS up to date; one never provisioned waits for an action."""
-    if row.api_created:
+    """After an edit of an API that exists in AWS: reconcile it if ``PROVISION_ON_SAVE``, else say how to."""
+    if not row.api_created:
+        return
+    if conf.PROVISION_ON_SAVE:
         provision_and_report(model_admin, request, row, include_domain=row.custom_domain_created)
+    else:
+        action = "Create Custom Domain" if row.custom_domain_created else "Create API Gateway"
+        model_admin.message_user(request, f"{row.api_name}: AWS is unchanged until you run {action}.", messages.INFO)
 
 
 def provision_and_report(

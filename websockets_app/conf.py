@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     # Lambda function the admin actions and commands provision for when not running on Lambda itself
     # (on Lambda, the function is the one running: AWS_LAMBDA_FUNCTION_NAME).
     "LAMBDA_FUNCTION_NAME": None,
+    # Whether saving a provisioned API or one of its routes in the admin reconciles it with AWS at once. Off: that
+    # runs inside a web request, and the Lambda's role would need the deployer's IAM rights (README, IAM).
+    "PROVISION_ON_SAVE": False,
     # send_message: connections posted to at once per process (also each client's HTTP connection pool size).
     "SEND_CONCURRENCY": 64,
     # send_message: seconds to open a connection to / wait for an answer from the management API.

@@ -61,6 +61,13 @@ _KEYS = frozenset(
         "lambda_alias",
     }
 )
+# Keys passed to DesiredApi as they are, under the same name.
+_PLAIN_KEYS = (
+    "route_selection_expression",
+    "api_key_selection_expression",
+    "stage_description",
+    "default_channel_name",
+)
 
 
 def post(zappa_cli: Any) -> None:
@@ -114,18 +121,16 @@ def desired_from_stage(
         if not options.get("certificate_arn"):
             raise click.ClickException(f"{SETTINGS_KEY}.domain_name needs certificate_arn (ACM, in the API's region)")
         domain = CustomDomain(options["domain_name"], options["certificate_arn"], options.get("hosted_zone_id", ""))
+    given = {key: options[key] for key in _PLAIN_KEYS if key in options}  # the rest keep DesiredApi's defaults
     return DesiredApi(
         name=options.get("name") or f"{lambda_name}-websocket",
         target=target,
         description=options.get("description", f"WebSocket API of {lambda_name}"),
-        route_selection_expression=options.get("route_selection_expression", "$request.body.action"),
-        api_key_selection_expression=options.get("api_key_selection_expression", "$request.header.x-api-key"),
         tags={"zappa-function": lambda_name, **{str(k): str(v) for k, v in (options.get("tags") or {}).items()}},
         routes=routes,
         stage_name=stage,
-        stage_description=options.get("stage_description", ""),
-        default_channel_name=options.get("default_channel_name", ""),
         domain=domain,
+        **given,
     )
 
 

@@ -19,6 +19,7 @@ __all__ = (
     "DesiredApi",
     "InvalidRoutes",
     "LambdaTarget",
+    "browser_url",
     "parse_routes",
 )
 
@@ -117,23 +118,27 @@ class DesiredApi:
         prefix = f"arn:{self.target.partition}:execute-api:{self.target.region}:{self.target.account_id}"
         return f"{prefix}:{api_id}/{self.stage_name}/*/@connections/*"
 
-    def websocket_url(self, api_endpoint: str) -> str:
-        """The ``wss://`` URL browsers connect to: the custom domain when there is one."""
-        if self.domain:
-            return f"wss://{self.domain.name}"
-        return f"{api_endpoint}/{self.stage_name}"
-
-    def environment(self, api_id: str, api_endpoint: str) -> dict[str, str]:
+    def environment(self, api_id: str, websocket_url: str) -> dict[str, str]:
         """Lambda environment variables through which the deployed app knows its own API."""
         variables = {
             "WEBSOCKET_API_ID": api_id,
             "WEBSOCKET_STAGE": self.stage_name,
-            "WEBSOCKET_URL": self.websocket_url(api_endpoint),
+            "WEBSOCKET_URL": websocket_url,
             "WEBSOCKET_ROUTE_PATHS": json.dumps(self.route_paths, sort_keys=True),
         }
         if self.default_channel_name:
             variables["WEBSOCKET_DEFAULT_CHANNEL"] = self.default_channel_name
         return variables
+
+
+def browser_url(api_endpoint: str, stage_name: str, created_domain: str = "") -> str:
+    """The ``wss://`` URL browsers connect to: the custom domain once it exists, else AWS's endpoint and the stage.
+
+    Provisioning publishes it and the pages are given it, so both say only what was actually created.
+    """
+    if created_domain:
+        return f"wss://{created_domain}"
+    return f"{api_endpoint}/{stage_name}"
 
 
 def parse_routes(value: Any) -> dict[str, str]:

@@ -293,9 +293,11 @@ def diff_role_policy(desired: DesiredApi, api_id: str, document: Mapping[str, An
     return [Change(action, "role policy", name, "iam", "put_role_policy", params, desired.target.role_name)]
 
 
-def diff_environment(desired: DesiredApi, api_id: str, api_endpoint: str, variables: Mapping[str, str]) -> list[Change]:
+def diff_environment(
+    desired: DesiredApi, api_id: str, websocket_url: str, variables: Mapping[str, str]
+) -> list[Change]:
     """Merge the API's identity into the Lambda's environment, keeping every other variable."""
-    wanted = desired.environment(api_id, api_endpoint)
+    wanted = desired.environment(api_id, websocket_url)
     changed = sorted(key for key, value in wanted.items() if variables.get(key) != value)
     if not changed:
         return []

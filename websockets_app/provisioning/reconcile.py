@@ -2,8 +2,9 @@
 
 Each step reads the resource it manages, asks :mod:`websockets_app.provisioning.diff` what to change, and
 makes exactly those calls, printing each one as Zappa prints its own progress. Steps run in dependency order
-(API, integration, routes, stage, permission, role policy, environment, domain, mapping, DNS), so a run that
-fails half-way leaves a state the next run reads and finishes.
+(API, integration, routes, stage, permission, role policy, domain, mapping, DNS, environment), so a run that
+fails half-way leaves a state the next run reads and finishes, and the Lambda is told a custom domain's URL only
+once that domain works.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from websockets_app.provisioning.desired import DesiredApi, LambdaTarget
+from websockets_app.provisioning.desired import DesiredApi, LambdaTarget, browser_url
 from websockets_app.provisioning.diff import (
     Change,
     delete_dns_record,
@@ -94,8 +95,9 @@ def reconcile(
 
     def steps() -> None:
         run.api(known_api_id)
+        run.publish(run.domain() if include_domain else run.domain_in_use())
         if include_domain:
-            run.domains()
+            run.remove_stale_domains()
         run.stale_stages()
 
     return run.perform(f"{'Planning' if dry_run else 'Reconciling'} WebSocket API {desired.name}..", steps)
@@ -124,6 +126,7 @@ class _Run:
         self.echo = echo
         self.outcome = Outcome()
         self.api_id = ""  # empty until the API exists (or, on a dry run, would)
+        self.stages: list[dict[str, Any]] = []  # the API's stages as the run found them
         self._session = session or boto3.session.Session()
         self._clients: dict[str, Any] = {}
 
@@ -155,7 +158,6 @@ class _Run:
         region = self.desired.target.region
         host = found["ApiEndpoint"].split("://", 1)[-1] if found else f"{NEW}.execute-api.{region}.amazonaws.com"
         self.outcome.api_endpoint = f"wss://{host}"
-        self.outcome.websocket_url = self.desired.websocket_url(self.outcome.api_endpoint)
         exists = api is not None
 
         integrations = _pages(gateway, "get_integrations", ApiId=self.api_id) if exists else []
@@ -166,27 +168,21 @@ class _Run:
         routes = _pages(gateway, "get_routes", ApiId=self.api_id) if exists else []
         self.apply(diff_routes(self.desired, self.api_id, integration_id, routes))
         self.apply(diff_stale_integrations(self.api_id, integration_id, integrations))
-        stages = _pages(gateway, "get_stages", ApiId=self.api_id) if exists else []
-        self.apply(diff_stage(self.desired, self.api_id, stages))
+        self.stages = _pages(gateway, "get_stages", ApiId=self.api_id) if exists else []
+        self.apply(diff_stage(self.desired, self.api_id, self.stages))
         self.apply(diff_permission(self.desired, self.api_id, self.permission_statements()))
         self.apply(diff_role_policy(self.desired, self.api_id, self.role_policy()))
-        variables = self.function_configuration().get("Environment", {}).get("Variables", {})
-        self.apply(diff_environment(self.desired, self.api_id, self.outcome.api_endpoint, variables))
         self.outcome.api_created = not self.dry_run
 
-    def domains(self) -> None:
-        """The desired custom domain made and mapped; domains mapped to this API but no longer wanted, removed."""
+    def domain(self) -> str:
+        """Make and map the desired custom domain; returns its name once browsers can use it ("": none wanted)."""
         domain = self.desired.domain
-        for name in self.mapped_domains():
-            if domain is None or name != domain.name:
-                self.remove_domain(name)
         if domain is None:
-            return
-        gateway = self.client("apigatewayv2")
+            return ""
         existing = self.domain_name(domain.name)
         created = self.apply(diff_domain(domain, existing))
         described = created[0] if created and not self.dry_run else existing
-        mappings = _pages(gateway, "get_api_mappings", DomainName=domain.name) if existing else []
+        mappings = self.mappings(domain.name) if existing else []
         changes, mapping_id = diff_mapping(domain.name, self.api_id, self.desired.stage_name, mappings)
         created = [response for response in self.apply(changes) if "ApiMappingId" in response]
         self.outcome.api_mapping_id = mapping_id or (created[0]["ApiMappingId"] if created else "")
@@ -201,22 +197,46 @@ class _Run:
         self.apply(diff_dns_record(domain.name, zone_id, target_name or NEW, target_zone or NEW, record))
         self.outcome.api_gateway_domain_name = target_name
         self.outcome.custom_domain_created = not self.dry_run
+        return domain.name
+
+    def domain_in_use(self) -> str:
+        """The configured domain, left alone by this run, when it already maps to this API's stage; else ""."""
+        domain = self.desired.domain
+        if domain is None or self.api_id == NEW:
+            return ""
+        mapped = any(
+            not item.get("ApiMappingKey") and item["ApiId"] == self.api_id and item["Stage"] == self.desired.stage_name
+            for item in self.mappings(domain.name)
+        )
+        return domain.name if mapped else ""
+
+    def publish(self, created_domain: str) -> None:
+        """Tell the Lambda its API and the URL browsers use, keeping its other environment variables."""
+        self.outcome.websocket_url = browser_url(self.outcome.api_endpoint, self.desired.stage_name, created_domain)
+        variables = self.function_configuration().get("Environment", {}).get("Variables", {})
+        self.apply(diff_environment(self.desired, self.api_id, self.outcome.websocket_url, variables))
+
+    def remove_stale_domains(self) -> None:
+        """Domains mapped to this API that are no longer wanted."""
+        wanted = self.desired.domain.name if self.desired.domain else ""
+        for name, mappings in self.mapped_domains(skip=wanted).items():
+            self.remove_domain(name, mappings)
 
     def stale_stages(self) -> None:
-        if self.outcome.api_id:
-            stages = _pages(self.client("apigatewayv2"), "get_stages", ApiId=self.api_id)
-            self.apply(diff_stale_stages(self.desired, self.api_id, stages))
+        """Stages other than the desired one, from the list :meth:`api` read (creating that one adds no other)."""
+        self.apply(diff_stale_stages(self.desired, self.api_id, self.stages))
 
     # Teardown.
 
     def remove(self, known_api_id: str) -> None:
         api = find_api(_pages(self.client("apigatewayv2"), "get_apis"), self.desired.name, known_api_id)
         self.api_id = api["ApiId"] if api else ""
-        domains = set(self.mapped_domains())
-        if self.desired.domain and self.domain_name(self.desired.domain.name) is not None:
-            domains.add(self.desired.domain.name)
+        domains = self.mapped_domains()
+        configured = self.desired.domain
+        if configured and configured.name not in domains and self.domain_name(configured.name) is not None:
+            domains[configured.name] = self.mappings(configured.name)
         for name in sorted(domains):
-            self.remove_domain(name)
+            self.remove_domain(name, domains[name])
         if api is None:
             return
         target = self.desired.target
@@ -232,10 +252,8 @@ class _Run:
         params = {"ApiId": self.api_id}
         self.apply([Change("delete", "api", self.desired.name, "apigatewayv2", "delete_api", params, self.api_id)])
 
-    def remove_domain(self, name: str) -> None:
+    def remove_domain(self, name: str, mappings: list[dict[str, Any]]) -> None:
         """Unmap this API from the domain; once nothing else is mapped, delete the domain and its DNS alias."""
-        gateway = self.client("apigatewayv2")
-        mappings = _pages(gateway, "get_api_mappings", DomainName=name)
         ours = [item for item in mappings if self.api_id and item["ApiId"] == self.api_id]
         self.apply(
             Change(
@@ -262,19 +280,26 @@ class _Run:
 
     # Reads.
 
-    def mapped_domains(self) -> list[str]:
-        """Custom domains with a mapping to this API."""
-        if not self.outcome.api_id and not (self.api_id and self.api_id != NEW):
-            return []
-        gateway = self.client("apigatewayv2")
-        return [
-            domain["DomainName"]
-            for domain in _pages(gateway, "get_domain_names")
-            if any(
-                item["ApiId"] == self.api_id
-                for item in _pages(gateway, "get_api_mappings", DomainName=domain["DomainName"])
-            )
-        ]
+    def mapped_domains(self, *, skip: str = "") -> dict[str, list[dict[str, Any]]]:
+        """Custom domains (but ``skip``) with a mapping to this API, each with all of its mappings."""
+        if self.api_id in ("", NEW):
+            return {}
+        found = {}
+        for domain in _pages(self.client("apigatewayv2"), "get_domain_names"):
+            name = domain["DomainName"]
+            if name != skip:
+                mappings = self.mappings(name)
+                if any(item["ApiId"] == self.api_id for item in mappings):
+                    found[name] = mappings
+        return found
+
+    def mappings(self, domain_name: str) -> list[dict[str, Any]]:
+        try:
+            return _pages(self.client("apigatewayv2"), "get_api_mappings", DomainName=domain_name)
+        except ClientError as error:
+            if _error_code(error) == "NotFoundException":
+                return []
+            raise
 
     def domain_name(self, name: str) -> dict[str, Any] | None:
         try:

@@ -5,4 +5,3 @@ from websockets_app.management.provisioning_command import ProvisioningCommand
 
 class Command(ProvisioningCommand):
     help = "Create or update the WebSocket API of an ApiGateway row so it matches the row (--dry-run to preview)."
-    include_domain = False
