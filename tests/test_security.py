@@ -263,12 +263,16 @@ class TestPermissions:
 
         assert self.send(lambda_handler, "join", channel="x")["statusCode"] == 403
 
-    def test_deactivated_user_is_anonymous_on_later_events(self, lambda_handler):
+    def test_a_deactivated_users_connection_is_refused_and_closed(self, lambda_handler):
         grace = make_user("grace", "auth.view_user")
         self.connect_as(lambda_handler, grace)
         get_user_model().objects.filter(pk=grace.pk).update(is_active=False)
 
-        assert self.send(lambda_handler, "join", channel="x") == {"statusCode": 403, "body": "Forbidden: log in first."}
+        assert self.send(lambda_handler, "join", channel="x") == {
+            "statusCode": 403,
+            "body": "Forbidden: the login this connection was opened with has ended.",
+        }
+        assert rows() == [("g=", False)]
 
 
 class TestChannels:

@@ -8,3 +8,6 @@ class WebSocketsAppConfig(AppConfig):
 
     def ready(self) -> None:
         from websockets_app import checks  # noqa: F401  (registers the system checks)
+        from websockets_app.identity import connect_receivers
+
+        connect_receivers()

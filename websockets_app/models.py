@@ -77,6 +77,10 @@ class WebSocketSession(models.Model):
         related_name="websocket_sessions",
     )
     connected = models.BooleanField(default=True)
+    # The Django login the connection was opened with (websockets_app.identity): a digest of the session key and
+    # the user's session auth hash then. Empty for anonymous connections.
+    session_key_hash = models.CharField(max_length=64, blank=True, editable=False)
+    session_auth_hash = models.CharField(max_length=128, blank=True, editable=False)
 
     # The API the connection came through: where messages to it must be posted.
     api_id = models.CharField(max_length=64, blank=True)
@@ -171,6 +175,8 @@ class ConnectToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
+    # The session that asked for the token (a digest): logging out of it ends the connection the token opened.
+    session_key_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"token for {self.user} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -14,5 +14,5 @@ def connect_token(request: HttpRequest) -> JsonResponse:
     """POST (CSRF-protected, logged in): a single-use token to pass as ``?token=`` when connecting."""
     if not request.user.is_authenticated:
         return JsonResponse({"error": "Log in first."}, status=403)
-    token = issue_connect_token(request.user)
+    token = issue_connect_token(request.user, request.session.session_key)
     return JsonResponse({"token": token, "expires_in": conf.CONNECT_TOKEN_MAX_AGE})

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from websockets_app.conf import conf
+from websockets_app.identity import session_key_digest
 from websockets_app.models import ConnectToken
 
 MAX_TOKEN_LENGTH = 128
@@ -19,21 +20,26 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_connect_token(user: Any) -> str:
-    """A new token for ``user``, valid for ``WEBSOCKETS["CONNECT_TOKEN_MAX_AGE"]`` seconds and one connection."""
+def issue_connect_token(user: Any, session_key: str | None = None) -> str:
+    """A new token for ``user``, valid for ``WEBSOCKETS["CONNECT_TOKEN_MAX_AGE"]`` seconds and one connection.
+
+    ``session_key``: the Django session asking for it; the connection the token opens ends when that login does.
+    """
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     ConnectToken.objects.create(
         token_hash=hash_token(token),
         user=user,
+        session_key_hash=session_key_digest(session_key),
         created_at=now,
         expires_at=now + timedelta(seconds=conf.CONNECT_TOKEN_MAX_AGE),
     )
     return token
 
 
-def redeem_connect_token(token: str) -> Any | None:
-    """The token's user if it is known, unexpired and unused; marks it used in the same UPDATE (race-free)."""
+def redeem_connect_token(token: str) -> ConnectToken | None:
+    """The token (with its user) if it is known, unexpired and unused and its user active; marks it used in the
+    same UPDATE (race-free)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     token_hash = hash_token(token)
@@ -43,5 +49,5 @@ def redeem_connect_token(token: str) -> Any | None:
     )
     if redeemed != 1:
         return None
-    user = ConnectToken.objects.select_related("user").get(token_hash=token_hash).user
-    return user if user.is_active else None
+    redeemed_token = ConnectToken.objects.select_related("user").get(token_hash=token_hash)
+    return redeemed_token if redeemed_token.user.is_active else None

@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from websockets_app.conf import conf
 from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event, source_ip
 from websockets_app.exceptions import RejectEvent
+from websockets_app.identity import end_connection, identity_binding, identity_holds
 from websockets_app.messaging import connecting
 from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession, validate_channel_name
 from websockets_app.origins import origin_allowed
@@ -72,6 +73,8 @@ class WebSocketView(View):
         self.body = {}
         self.debug_log: list[str] = []
         self.websocket_session = None
+        # The session a connect token was asked for from (a digest); None: the connection's own cookie session.
+        self._token_session_key_hash: str | None = None
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         event = request.environ.get(ENVIRON_EVENT_KEY)
@@ -113,6 +116,7 @@ class WebSocketView(View):
             "stage": context["stage"],
             "domain_name": context["domainName"],
             "source_ip": source_ip(self.event),
+            **identity_binding(request, user, self._token_session_key_hash),
             "connected_at": _epoch_millis(context.get("connectedAt")) or timezone.now(),
         }
         try:
@@ -222,12 +226,15 @@ class WebSocketView(View):
         token = request.GET.get("token")
         if token is None:
             return cookie_user
-        token_user = redeem_connect_token(token)
-        if token_user is None:
+        redeemed = redeem_connect_token(token)
+        if redeemed is None:
             raise RejectEvent(403, "Forbidden: invalid, expired or used token.")
-        if cookie_user.is_authenticated and cookie_user.pk != token_user.pk:
-            raise RejectEvent(403, "Forbidden: the token belongs to another user.")
-        return token_user
+        if cookie_user.is_authenticated:
+            if cookie_user.pk != redeemed.user.pk:
+                raise RejectEvent(403, "Forbidden: the token belongs to another user.")
+            return cookie_user
+        self._token_session_key_hash = redeemed.session_key_hash
+        return redeemed.user
 
     def _check_permissions(self, request: HttpRequest, required: Requirement) -> None:
         if self.login_required and not request.user.is_authenticated:
@@ -260,7 +267,12 @@ class WebSocketView(View):
             raise RejectEvent(410, "Gone: unknown or closed connection.")
         self.websocket_session = session
         user = session.user
-        request.user = user if user is not None and user.is_active else AnonymousUser()
+        if user is not None and not identity_holds(session):
+            if event_type != "DISCONNECT":
+                end_connection(session)
+                raise RejectEvent(403, "Forbidden: the login this connection was opened with has ended.")
+            user = None
+        request.user = user if user is not None else AnonymousUser()
         self.body = _parse_body(request.body)
         if event_type == "DISCONNECT":
             return self._call("disconnect", request, *args, **kwargs)
