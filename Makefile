@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench docs
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,7 @@ format: $(VENV)/.installed
 # Every benchmarks/bench_*.py in turn; each prints its figures (speed is measured here, never in tests).
 bench: $(VENV)/.installed
 	@set -e; for script in benchmarks/bench_*.py; do PYTHONPATH=. $(PY) $$script; done
+
+# The docs site, warnings as errors (as CI builds it); open docs/_build/html/index.html.
+docs: $(VENV)/.installed
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html

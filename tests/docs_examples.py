@@ -1,0 +1,198 @@
+"""The code examples of the docs, read from the Markdown files themselves, and the project they build.
+
+Each fenced block says in its info string, after the language, what it is (docs/README-docs.md has the convention):
+``file=PATH`` (the whole file at PATH), ``append=PATH`` (lines added to the end of PATH), ``run`` (shell
+commands), ``test`` (a pytest module) or ``skip="reason"`` (shown, not executed). ``text`` blocks are output or
+diagrams, not code. A page's examples run, in the order of the page, in a ``django-admin startproject mysite`` site
+set up as the "existing project" page says; that page itself starts from the bare site.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from markdown_it import MarkdownIt
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+# The page every other page's examples build on: it turns a bare startproject site into one using the app.
+BASE_PAGE = DOCS / "existing-project.md"
+NOT_CODE = frozenset({"text"})
+ROLES = ("file", "append", "run", "test", "skip")
+COMMAND_TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class Example:
+    """One fenced block: where it is, its language, its role and the role's argument (a path or a reason)."""
+
+    page: Path
+    line: int
+    language: str
+    role: str | None
+    argument: str
+    code: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.page.relative_to(ROOT)}:{self.line}"
+
+
+@dataclass
+class ExampleError:
+    """A block whose info string breaks the convention."""
+
+    where: str
+    reason: str
+
+
+@dataclass
+class Page:
+    path: Path
+    examples: list[Example] = field(default_factory=list)
+    errors: list[ExampleError] = field(default_factory=list)
+
+    @property
+    def executable(self) -> list[Example]:
+        return [example for example in self.examples if example.role not in (None, "skip")]
+
+
+def pages() -> list[Path]:
+    """Every Markdown file of the docs site."""
+    return [path for path in sorted(DOCS.rglob("*.md")) if "_build" not in path.parts]
+
+
+def read_page(path: Path) -> Page:
+    page = Page(path)
+    for token in MarkdownIt("commonmark").parse(path.read_text()):
+        if token.type != "fence" or token.info.strip().startswith("{"):
+            continue  # MyST directives (toctree, include) are not examples
+        line = token.map[0] + 1 if token.map else 0
+        example, error = _example(path, line, token.info, token.content)
+        if error:
+            page.errors.append(ExampleError(f"{path.relative_to(ROOT)}:{line}", error))
+        if example:
+            page.examples.append(example)
+    return page
+
+
+def _example(path: Path, line: int, info: str, code: str) -> tuple[Example | None, str | None]:
+    try:
+        words = shlex.split(info)
+    except ValueError as error:
+        return None, f"unreadable info string {info!r}: {error}"
+    if not words:
+        return None, "a code block needs a language and a role (see docs/README-docs.md)"
+    language, *roles = words
+    if not roles:
+        if language in NOT_CODE:
+            return Example(path, line, language, None, "", code), None
+        return None, f"a {language!r} block needs a role: file=PATH, append=PATH, run, test or skip=REASON"
+    if len(roles) > 1:
+        return None, f"one role per block, not {roles}"
+    name, _, argument = roles[0].partition("=")
+    if name not in ROLES:
+        return None, f"unknown role {name!r}: use one of {', '.join(ROLES)}"
+    if name in ("file", "append", "skip") and not argument.strip():
+        return None, f"{name}= needs {'a reason' if name == 'skip' else 'a path'}"
+    if name in ("run", "test") and argument:
+        return None, f"{name} takes no argument"
+    if name in ("file", "append"):
+        relative = PurePosixPath(argument)
+        if relative.is_absolute() or ".." in relative.parts:
+            return None, f"{argument!r} must be a path inside the example project"
+    return Example(path, line, language, name, argument, code), None
+
+
+class ExampleProject:
+    """A folder holding a startproject site, where a page's examples are written and run."""
+
+    def __init__(self, folder: Path, site_packages: Path) -> None:
+        self.folder = folder
+        self.site_packages = site_packages
+        self.tests: list[Path] = []
+
+    def environment(self) -> dict[str, str]:
+        """A user's shell: this interpreter first on PATH, the app importable, nothing from the project's tests."""
+        return {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PYTHONPATH": str(self.site_packages),
+            "HOME": str(self.folder.parent / "home"),
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+
+    def start(self) -> None:
+        self.run(f"{shlex.quote(sys.executable)} -m django startproject mysite .", "django-admin startproject")
+
+    def apply(self, example: Example, *, tests: bool = True) -> None:
+        """Write a file, append to one, run the commands or (with ``tests``) keep a test for ``run_tests``."""
+        if example.role == "file":
+            self._write(example.argument, example.code)
+        elif example.role == "append":
+            target = self.folder / example.argument
+            existing = target.read_text() if target.exists() else ""
+            self._write(example.argument, f"{existing.rstrip()}\n\n{example.code}")
+        elif example.role == "run":
+            self.run(example.code, example.where)
+        elif example.role == "test" and tests:
+            name = f"test_docs_{example.page.stem.replace('-', '_')}_{example.line}.py"
+            self._write(name, example.code)
+            self.tests.append(self.folder / name)
+
+    def run_tests(self) -> None:
+        if self.tests:
+            names = " ".join(shlex.quote(path.name) for path in self.tests)
+            self.run(f"python -m pytest -p no:cacheprovider -q {names}", "the page's test blocks")
+
+    def run(self, script: str, where: str) -> None:
+        completed = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=self.folder,
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+        if completed.returncode:
+            raise AssertionError(
+                f"{where}: exit {completed.returncode}\n$ {script}\n{completed.stdout}\n{completed.stderr}"
+            )
+
+    def _write(self, relative: str, content: str) -> None:
+        target = self.folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+
+
+def make_site_packages(folder: Path) -> Path:
+    """A folder where only the reusable app is importable, as after ``pip install`` (not the demo project)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / "websockets_app"
+    if not link.exists():
+        link.symlink_to(ROOT / "websockets_app", target_is_directory=True)
+    return folder
+
+
+def build_base(folder: Path, site_packages: Path) -> ExampleProject:
+    """The startproject site after the existing-project page's files and commands (its tests are not run here)."""
+    project = ExampleProject(folder, site_packages)
+    folder.mkdir(parents=True)
+    (folder.parent / "home").mkdir(exist_ok=True)
+    project.start()
+    for example in read_page(BASE_PAGE).examples:
+        project.apply(example, tests=False)
+    return project
+
+
+def copy_project(base: ExampleProject, folder: Path) -> ExampleProject:
+    shutil.copytree(base.folder, folder, symlinks=True)
+    (folder.parent / "home").mkdir(exist_ok=True)
+    return ExampleProject(folder, base.site_packages)
