@@ -117,6 +117,7 @@ class ExampleProject:
         self.folder = folder
         self.site_packages = site_packages
         self.tests: list[Path] = []
+        self.modules: list[str] = []
 
     def environment(self) -> dict[str, str]:
         """A user's shell: this interpreter first on PATH, the app importable, nothing from the project's tests."""
@@ -135,6 +136,8 @@ class ExampleProject:
         """Write a file, append to one, run the commands or (with ``tests``) keep a test for ``run_tests``."""
         if example.role == "file":
             self._write(example.argument, example.code)
+            if example.language == "python" and example.argument.endswith(".py"):
+                self.modules.append(example.argument.removesuffix(".py").replace("/", "."))
         elif example.role == "append":
             target = self.folder / example.argument
             existing = target.read_text() if target.exists() else ""
@@ -145,6 +148,12 @@ class ExampleProject:
             name = f"test_docs_{example.page.stem.replace('-', '_')}_{example.line}.py"
             self._write(name, example.code)
             self.tests.append(self.folder / name)
+
+    def import_modules(self) -> None:
+        """A Python file no other block imports is still imported once, in the configured site."""
+        if self.modules:
+            imports = "; ".join(f"import {module}" for module in dict.fromkeys(self.modules))
+            self.run(f"python manage.py shell -c {shlex.quote(imports)}", "the page's Python files")
 
     def run_tests(self) -> None:
         if self.tests:

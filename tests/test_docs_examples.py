@@ -44,6 +44,7 @@ def base_project(tmp_path_factory, site_packages) -> ExampleProject:
 def _run_page(project: ExampleProject, path) -> None:
     for example in read_page(path).examples:
         project.apply(example)
+    project.import_modules()
     project.run_tests()
 
 
