@@ -6,6 +6,7 @@ Without it the tests are skipped locally; in CI (``CI`` set) they fail, so a mis
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -96,6 +97,21 @@ def test_two_pages_chat_through_runserver(browser, server_url):
     assert messages(anonymous) == expected
     assert messages(alice) == expected
     assert messages(elsewhere) == []
+
+    # whoami is answered by the handler's return value; refusals come back with their reason.
+    assert alice.inner_text("#whoami") == "Signed in as alice in room room-1"
+    assert anonymous.inner_text("#whoami") == "Signed in as anonymous in room room-1"
+    alice.fill("#message", "   ")
+    alice.press("#message", "Enter")
+    wait_for_text(alice, "Not sent: message must be a non-empty string.")
+    alice.fill("#message", "x" * 2001)
+    alice.press("#message", "Enter")
+    wait_for_text(alice, "Not sent: message must be at most 2000 characters.")
+    assert messages(alice)[2:] == [
+        "Not sent: message must be a non-empty string.",
+        "Not sent: message must be at most 2000 characters.",
+    ]
+    assert messages(anonymous) == expected
     SCREENSHOTS.mkdir(exist_ok=True)
     alice.set_viewport_size({"width": 900, "height": 640})
     alice.screenshot(path=str(SCREENSHOTS / "chat-alice.png"))
@@ -117,7 +133,7 @@ window.WebSocket = class extends WebSocket {
 window.openClient = (url, options) => {
     window.events = [];
     window.socket = new LambdaWebSocket(url, options);
-    for (const type of ["open", "close", "message"]) {
+    for (const type of ["open", "close", "message", "error"]) {
         window.socket.addEventListener(type, (event) => window.events.push([type, event.detail]));
     }
 };
@@ -125,17 +141,18 @@ window.openClient = (url, options) => {
 SETTLED = "window.sockets.every((socket) => socket.readyState !== WebSocket.CONNECTING)"
 
 
-class ConnectGate:
-    """Holds ``$connect`` events while shut, so a test can act while the browser's socket is still connecting."""
+class EventGate:
+    """Holds events of one type while shut (``$connect`` by default), so a test can act while they wait."""
 
-    def __init__(self, handler):
+    def __init__(self, handler, event_type="CONNECT"):
         self.handler = handler
+        self.event_type = event_type
         self._open = threading.Event()
         self._open.set()
         self._held = threading.Event()
 
     def __call__(self, event, context):
-        if event.get("requestContext", {}).get("eventType") == "CONNECT" and not self._open.is_set():
+        if event.get("requestContext", {}).get("eventType") == self.event_type and not self._open.is_set():
             self._held.set()
             self._open.wait(TIMEOUT_MS / 1000)
         return self.handler(event, context)
@@ -145,7 +162,7 @@ class ConnectGate:
         self._open.clear()
 
     def wait_until_held(self):
-        assert self._held.wait(TIMEOUT_MS / 1000), "no $connect reached the gate"
+        assert self._held.wait(TIMEOUT_MS / 1000), f"no {self.event_type} event reached the gate"
 
     def release(self):
         self._open.set()
@@ -168,8 +185,15 @@ def event_types(page):
 
 
 @pytest.fixture
-def connect_gate(lambda_handler):
-    gate = ConnectGate(lambda_handler)
+def message_gate(lambda_handler):
+    gate = EventGate(lambda_handler, "MESSAGE")
+    yield gate
+    gate.release()
+
+
+@pytest.fixture
+def connect_gate(message_gate):
+    gate = EventGate(message_gate)
     yield gate
     gate.release()
 
@@ -292,3 +316,85 @@ def test_client_keeps_one_connection_when_the_old_one_drops_during_a_renewal(cli
         ["close", None],
         ["open", True],
     ]
+
+
+# Replies: request() and error frames.
+
+OUTCOME = """([action, payload, options]) => {
+    window.outcome = null;
+    window.socket.request(action, payload, options).then(
+        (reply) => { window.outcome = ["resolved", reply]; },
+        (error) => { window.outcome = [error.name, error.reason, error.status, error.message]; }
+    );
+}"""
+
+
+def request(page, action, payload=None, **options):
+    """Start ``socket.request`` in the page; :func:`outcome` waits for how it ended."""
+    page.evaluate(OUTCOME, [action, payload or {}, options])
+
+
+def outcome(page):
+    page.wait_for_function("window.outcome !== null", timeout=TIMEOUT_MS)
+    return page.evaluate("window.outcome")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_resolves_with_the_handlers_reply(client_page):
+    page, recorder, emulator = client_page
+    open_client(page, emulator)
+    request(page, "whoami")
+    assert outcome(page) == ["resolved", {"type": "whoami", "user": "anonymous", "channel": "client-tests"}]
+    event, _ = recorder.wait_for(lambda event: "whoami" in (event.get("body") or ""))
+    assert json.loads(event["body"]) == {"action": "whoami", "id": 1}
+    request(page, "sendmessage", {"message": "asked"})
+    assert outcome(page) == ["resolved", None]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_rejects_with_the_error_frame_that_answers_it(client_page):
+    page, _, emulator = client_page
+    open_client(page, emulator)
+    request(page, "sendmessage", {"message": " "})
+    assert outcome(page) == ["RequestError", "error", 400, "message must be a non-empty string."]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_error_frames_answering_no_request_are_error_events_and_empty_replies_are_swallowed(client_page):
+    page, _, emulator = client_page
+    open_client(page, emulator)
+    page.evaluate("window.socket.send('sendmessage', {message: ''})")
+    page.evaluate("window.socket.send('sendmessage', {message: 'fire and forget'})")
+    request(page, "whoami")  # answered after both: one connection's messages are handled in order locally
+    assert outcome(page)[0] == "resolved"
+    assert page.evaluate("window.events.filter((event) => event[0] !== 'open')") == [
+        ["error", {"status": 400, "message": "message must be a non-empty string."}],
+        ["message", {"type": "message", "user": "anonymous", "message": "fire and forget"}],
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_rejects_when_no_reply_comes_in_time(client_page, message_gate):
+    page, _, emulator = client_page
+    page.clock.install()
+    open_client(page, emulator)
+    message_gate.shut()
+    request(page, "whoami", timeout=60_000)
+    message_gate.wait_until_held()
+    page.clock.run_for(30_000)  # the page's clock also runs on its own meanwhile, by far less than this
+    assert page.evaluate("window.outcome") is None
+    page.clock.run_for(30_000)
+    assert outcome(page) == ["RequestError", "timeout", 0, "No reply to whoami within 60000 ms"]
+    message_gate.release()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_rejects_when_its_connection_closes_first(client_page, message_gate, settings):
+    page, recorder, emulator = client_page
+    open_client(page, emulator, minReconnectDelay=60_000)
+    message_gate.shut()
+    request(page, "whoami")
+    message_gate.wait_until_held()
+    drop_connection(settings, recorder.events("CONNECT")[-1]["requestContext"]["connectionId"])
+    assert outcome(page) == ["RequestError", "closed", 0, "The connection closed before the reply came"]
+    message_gate.release()

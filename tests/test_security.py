@@ -242,7 +242,10 @@ class TestPermissions:
     def test_action_needing_all_permissions(self, lambda_handler):
         self.connect_as(lambda_handler, make_user("carol", "auth.view_user", "auth.delete_user"))
 
-        assert self.send(lambda_handler, "kick") == {"statusCode": 403, "body": "Forbidden: permission denied."}
+        assert self.send(lambda_handler, "kick") == {
+            "statusCode": 403,
+            "body": '{"error":{"status":403,"message":"Forbidden: permission denied."}}',
+        }
 
     def test_action_with_all_permissions(self, lambda_handler):
         self.connect_as(lambda_handler, make_user("dan", "auth.view_user", "auth.delete_user", "auth.change_user"))
@@ -268,9 +271,11 @@ class TestPermissions:
         self.connect_as(lambda_handler, grace)
         get_user_model().objects.filter(pk=grace.pk).update(is_active=False)
 
-        assert self.send(lambda_handler, "join", channel="x") == {
-            "statusCode": 403,
-            "body": "Forbidden: the login this connection was opened with has ended.",
+        answer = self.send(lambda_handler, "join", channel="x")
+
+        assert answer["statusCode"] == 403
+        assert json.loads(answer["body"]) == {
+            "error": {"status": 403, "message": "Forbidden: the login this connection was opened with has ended."}
         }
         assert rows() == [("g=", False)]
 
@@ -331,7 +336,10 @@ class TestChannels:
         self.connect_as(lambda_handler, make_user("amy", "auth.view_user"))
         event = message_event(connection_id="g=", body='{"action": "join", "channel": "staff-only"}')
 
-        assert lambda_handler(event, None) == {"statusCode": 403, "body": "Forbidden: you may not join this channel."}
+        assert lambda_handler(event, None) == {
+            "statusCode": 403,
+            "body": '{"error":{"status":403,"message":"Forbidden: you may not join this channel."}}',
+        }
         assert not WebSocketChannelMembership.objects.exists()
 
     @pytest.mark.parametrize("channel", [None, 5, "", "bad channel", "x" * 129, ["a"]])
@@ -339,9 +347,11 @@ class TestChannels:
         self.connect_as(lambda_handler, make_user("amy", "auth.view_user"))
         event = message_event(connection_id="g=", body=json.dumps({"action": "join", "channel": channel}))
 
-        assert lambda_handler(event, None) == {
-            "statusCode": 400,
-            "body": "Invalid channel: use 1 to 128 letters, digits, '-', '_' or '.'.",
+        response = lambda_handler(event, None)
+
+        assert response["statusCode"] == 400
+        assert json.loads(response["body"]) == {
+            "error": {"status": 400, "message": "Invalid channel: use 1 to 128 letters, digits, '-', '_' or '.'."}
         }
         assert not WebSocketChannelMembership.objects.exists()
 
@@ -397,7 +407,7 @@ class TestErrors:
         with caplog.at_level(logging.INFO):
             response = lambda_handler(message_event(connection_id="bug=", body='{"action": "boom"}'), None)
 
-        assert response == {"statusCode": 500, "body": "Internal error."}
+        assert response == {"statusCode": 500, "body": '{"error":{"status":500,"message":"Internal server error."}}'}
         errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
         assert [record.getMessage() for record in errors] == [
             "Unhandled error in GuardedView for $default on connection bug="

@@ -23,7 +23,7 @@ def management_api():
 
 
 def whoami(user: str, channel: str = "default") -> dict:
-    return {"statusCode": 200, "body": json.dumps({"type": "whoami", "user": user, "channel": channel})}
+    return {"type": "whoami", "user": user, "channel": channel}
 
 
 def test_connects_sends_and_disconnects_through_the_lambda_handler(websocket_client):
@@ -125,7 +125,8 @@ def test_captures_what_the_app_sends_with_send_message(websocket_client):
     websocket_client.logout()
     bob, elsewhere = websocket_client.connect(channel="room-1"), websocket_client.connect(channel="room-2")
 
-    assert alice.send_json({"action": "say", "text": "hello"}) == {"statusCode": 200, "body": ""}
+    assert alice.send_json({"action": "say", "text": "hello"}) is None
+    assert alice.last_response == {"statusCode": 200, "body": ""}
 
     assert alice.received_json() == bob.received_json() == [{"from": "alice", "text": "hello"}]
     assert elsewhere.received == []
@@ -155,3 +156,36 @@ def test_the_endpoint_override_lasts_only_as_long_as_the_client(db):
         assert client.connect().accepted
     assert conf.ENDPOINT_URL is None
     assert before == settings.WEBSOCKETS
+
+
+def test_send_returns_the_reply_its_sender_receives(websocket_client):
+    connection = websocket_client.connect(channel="room-1")
+
+    assert connection.send('{"action": "whoami", "id": "w"}') == (
+        '{"id":"w","type": "whoami", "user": "anonymous", "channel": "room-1"}'
+    )
+    assert connection.send_json({"action": "sendmessage", "message": ""}) == {
+        "error": {"status": 400, "message": "message must be a non-empty string."}
+    }
+    assert connection.last_response["statusCode"] == 400
+
+
+def test_send_returns_none_when_the_handler_returns_nothing(websocket_client):
+    connection = websocket_client.connect(channel="room-1")
+
+    assert connection.send_json({"action": "sendmessage", "message": "hi"}) is None
+    assert connection.last_response == {"statusCode": 200, "body": ""}
+    assert connection.received_json() == [{"type": "message", "user": "anonymous", "message": "hi"}]
+
+
+def test_a_one_way_client_gets_no_replies(db):
+    with WebSocketTestClient("project.lambda_handler.lambda_handler", two_way=False) as client:
+        connection = client.connect()
+
+        assert connection.send_json({"action": "whoami", "id": 1}) is None
+        assert json.loads(connection.last_response["body"]) == {
+            "id": 1,
+            "type": "whoami",
+            "user": "anonymous",
+            "channel": "default",
+        }

@@ -214,12 +214,18 @@ class TestMessageDispatch:
     def test_reject_event_answers_its_status_and_reason(self, lambda_handler, connected):
         response = lambda_handler(message_event(connection_id=connected, body='{"action": "reject"}'), None)
 
-        assert response == {"statusCode": 422, "body": "Unprocessable: reject always refuses."}
+        assert response == {
+            "statusCode": 422,
+            "body": '{"error":{"status":422,"message":"Unprocessable: reject always refuses."}}',
+        }
 
     def test_message_from_unknown_connection_is_refused(self, lambda_handler):
         response = lambda_handler(message_event(connection_id="ghost=", body='{"action": "echo"}'), None)
 
-        assert response == {"statusCode": 410, "body": "Gone: unknown or closed connection."}
+        assert response == {
+            "statusCode": 410,
+            "body": '{"error":{"status":410,"message":"Gone: unknown or closed connection."}}',
+        }
         assert not WebSocketSession.objects.exists()
 
     def test_message_from_closed_connection_is_refused(self, lambda_handler, connected):
@@ -227,7 +233,10 @@ class TestMessageDispatch:
 
         response = lambda_handler(message_event(connection_id=connected, body='{"action": "echo"}'), None)
 
-        assert response == {"statusCode": 410, "body": "Gone: unknown or closed connection."}
+        assert response == {
+            "statusCode": 410,
+            "body": '{"error":{"status":410,"message":"Gone: unknown or closed connection."}}',
+        }
 
     def test_message_updates_last_seen_once_it_is_a_minute_old(self, lambda_handler, connected):
         a_minute_ago = timezone.now() - LAST_SEEN_RESOLUTION
@@ -363,8 +372,11 @@ class TestCustomDispatch:
         unknown = lambda_handler(message_event(connection_id="p=", body='{"action": "nope"}'), None)
         missing = lambda_handler(message_event(connection_id="p=", body="hello"), None)
 
-        assert unknown == {"statusCode": 400, "body": "Unknown action: 'nope'."}
-        assert missing == {"statusCode": 400, "body": "No action given."}
+        assert unknown == {"statusCode": 400, "body": '{"error":{"status":400,"message":"Unknown action: \'nope\'."}}'}
+        assert missing == {
+            "statusCode": 400,
+            "body": '{"error":{"status":400,"message":"The message is not JSON: send a JSON object with an action."}}',
+        }
 
 
 class TestHeartbeat:

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from tests.websocket_views import ActionView, CustomDispatchView, GuardedView, PlainView, SlowConnectView
+from tests.websocket_views import ActionView, CustomDispatchView, GuardedView, PlainView, ReplyView, SlowConnectView
 
 urlpatterns = [
     path("websockets/", include("websockets_app.urls")),
@@ -9,4 +9,5 @@ urlpatterns = [
     path("plain/<slug:route>", PlainView.as_view(), name="plain"),
     path("guarded/<slug:route>", GuardedView.as_view(), name="guarded"),
     path("slow/<slug:route>", SlowConnectView.as_view(), name="slow"),
+    path("replies/<slug:route>", ReplyView.as_view(), name="replies"),
 ]

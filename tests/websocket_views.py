@@ -120,3 +120,49 @@ class SlowConnectView(ActionView):
         type(self).row_written.set()
         type(self).may_finish.wait(timeout=10)
         return response
+
+
+class ReplyView(WebSocketView):
+    """Handlers answering their sender in every way a handler can."""
+
+    def text(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponse("plain words", content_type="text/plain")
+
+    def me(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"type": "me", "channel": self.websocket_session.channel_name})
+
+    def record(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"id": 7, "name": "seven"})
+
+    def items(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse([1, 2], safe=False)
+
+    def nothing(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def empty(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({})
+
+    def missing(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponse("No such room.", status=404, content_type="text/plain")
+
+    def conflict(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"detail": "taken"}, status=409)
+
+    def unavailable(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponse("database at 10.0.0.5 refused: password hunter2", status=503, content_type="text/plain")
+
+    def huge(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"data": "x" * int(self.body.get("size", 0))})
+
+    def binary(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponse(b"\xff\xfe\x00", content_type="application/octet-stream")
+
+    def boom(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("secret database password is hunter2")
+
+    def refuse(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        raise RejectEvent(403, "Forbidden: not yours.")
+
+    def join(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"joined": self.join_channel(request, "room-9")})

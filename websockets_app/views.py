@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from websockets_app import aws_limits
 from websockets_app.conf import conf
 from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event, source_ip
 from websockets_app.exceptions import RejectEvent
@@ -31,6 +32,15 @@ from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSes
 from websockets_app.origins import origin_allowed
 from websockets_app.permissions import Requirement, has_permissions
 from websockets_app.ratelimit import within_limit
+from websockets_app.replies import (
+    InvalidMessageId,
+    MessageId,
+    error_frame,
+    message_id,
+    reply_frame,
+    returned_error_message,
+    too_large,
+)
 from websockets_app.signals import websocket_connected, websocket_disconnected, websocket_message
 from websockets_app.tokens import redeem_connect_token
 
@@ -45,6 +55,8 @@ class WebSocketView(View):
     ``$connect`` calls :meth:`connect`, ``$disconnect`` calls :meth:`disconnect`, a custom route key calls the
     method of that name, and ``$default`` calls the method named by ``body[route_selection_key]``, else
     :meth:`default`. Handlers take ``(self, request, *args, **kwargs)`` and return ``None`` (200) or a response.
+    On a message, the response's body is the reply its sender receives (message routes are two-way); refusals and
+    errors become one error frame, and the message's ``"id"`` comes back on either (:mod:`websockets_app.replies`).
     """
 
     http_method_names = ["post"]
@@ -58,6 +70,10 @@ class WebSocketView(View):
     action_permissions: dict[str, Requirement] = {}
 
     body: dict[str, Any]
+    # Why the message is not a JSON object ("" when it is): default() tells the sender.
+    body_problem: str
+    # The "id" the sender gave its message, echoed on the answer.
+    message_id: MessageId | None
     event: dict[str, Any]
     websocket_session: WebSocketSession | None
     channel_name: str
@@ -71,6 +87,8 @@ class WebSocketView(View):
     def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         super().setup(request, *args, **kwargs)
         self.body = {}
+        self.body_problem = ""
+        self.message_id = None
         self.debug_log: list[str] = []
         self.websocket_session = None
         # The session a connect token was asked for from (a digest); None: the connection's own cookie session.
@@ -87,9 +105,11 @@ class WebSocketView(View):
         try:
             if event_type == "CONNECT":
                 return self._dispatch_connect(request, *args, **kwargs)
-            return self._dispatch_existing(request, event_type, *args, **kwargs)
+            response = self._dispatch_existing(request, event_type, *args, **kwargs)
         except RejectEvent as rejection:
             self._debug(f"rejected: {rejection.status} {rejection.reason}")
+            if event_type == "MESSAGE":
+                return _frame(rejection.status, error_frame(rejection.status, rejection.reason, self.message_id))
             return HttpResponse(rejection.reason, status=rejection.status, content_type="text/plain")
         except Exception:
             # Logged once, here, with the connection: not once per request by django.request (and its mails).
@@ -99,9 +119,12 @@ class WebSocketView(View):
                 context["routeKey"],
                 context["connectionId"],
             )
+            if event_type == "MESSAGE":
+                return _frame(500, error_frame(500, "Internal server error.", self.message_id), logged=True)
             response = HttpResponse("Internal error.", status=500, content_type="text/plain")
             response._has_been_logged = True  # Django's own marker: skip django.request's second log line
             return response
+        return self._answer_message(response) if event_type == "MESSAGE" else response
 
     # Handlers users override (call super() to keep the bookkeeping).
 
@@ -148,6 +171,8 @@ class WebSocketView(View):
 
     def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
         """Messages whose action names no handler. Override it to handle them."""
+        if self.body_problem:
+            raise RejectEvent(400, self.body_problem)
         action = self.body.get(self.route_selection_key)
         raise RejectEvent(400, f"Unknown action: {action!r}." if action is not None else "No action given.")
 
@@ -266,6 +291,12 @@ class WebSocketView(View):
         elif session is None or not session.connected:
             raise RejectEvent(410, "Gone: unknown or closed connection.")
         self.websocket_session = session
+        self.body, self.body_problem = _parse_body(request.body)
+        if event_type == "MESSAGE":
+            try:
+                self.message_id = message_id(self.body)
+            except InvalidMessageId as error:
+                raise RejectEvent(400, str(error)) from None
         user = session.user
         if user is not None and not identity_holds(session):
             if event_type != "DISCONNECT":
@@ -273,7 +304,6 @@ class WebSocketView(View):
                 raise RejectEvent(403, "Forbidden: the login this connection was opened with has ended.")
             user = None
         request.user = user if user is not None else AnonymousUser()
-        self.body = _parse_body(request.body)
         if event_type == "DISCONNECT":
             return self._call("disconnect", request, *args, **kwargs)
         now = timezone.now()
@@ -297,6 +327,43 @@ class WebSocketView(View):
         if not isinstance(response, HttpResponseBase):
             raise TypeError(f"{type(self).__name__}.{name}() must return None or an HttpResponse.")
         return response
+
+    def _answer_message(self, response: HttpResponseBase) -> HttpResponseBase:
+        """Shape a handler's answer to a message as the reply its sender receives (the body is the reply)."""
+        status = response.status_code
+        content = _content(response)
+        if not 200 <= status < 300:
+            message = returned_error_message(status, content, response.get("Content-Type", ""))
+            return _frame(status, error_frame(status, message, self.message_id))
+        context = self.event["requestContext"]
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            logger.error(
+                "Reply from %s for %s on connection %s is not UTF-8 text, which API Gateway cannot send: refused "
+                "with 500",
+                type(self).__name__,
+                context["routeKey"],
+                context["connectionId"],
+            )
+            return _frame(500, error_frame(500, "Internal server error.", self.message_id), logged=True)
+        frame = reply_frame(text, self.message_id)
+        if too_large(frame):
+            size = len(frame.encode("utf-8"))
+            logger.warning(
+                "Reply of %d bytes from %s for %s on connection %s is over API Gateway's %d-byte message limit: "
+                "refused with 413",
+                size,
+                type(self).__name__,
+                context["routeKey"],
+                context["connectionId"],
+                aws_limits.MESSAGE_BYTES,
+            )
+            reason = f"The reply is {size} bytes; API Gateway sends at most {aws_limits.MESSAGE_BYTES} per message."
+            return _frame(413, error_frame(413, reason, self.message_id), logged=True)
+        if frame == text and not response.streaming:
+            return response
+        return _frame(status, frame)
 
     def _leave_tombstone(self, connection_id: str) -> None:
         """Remember a $disconnect that came first, so a late $connect cannot mark the connection open."""
@@ -339,14 +406,30 @@ def handler_names(view_class: type[WebSocketView]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _parse_body(raw: bytes) -> dict[str, Any]:
+def _parse_body(raw: bytes) -> tuple[dict[str, Any], str]:
+    """The message as a JSON object, and why it is not one ("" when it is, or when there is no message)."""
     if not raw:
-        return {}
+        return {}, ""
     try:
         parsed = json.loads(raw)
     except (ValueError, RecursionError):
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
+        return {}, "The message is not JSON: send a JSON object with an action."
+    if not isinstance(parsed, dict):
+        return {}, "The message is JSON but not an object: send a JSON object with an action."
+    return parsed, ""
+
+
+def _content(response: HttpResponseBase) -> bytes:
+    if response.streaming:
+        return b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    return response.content  # type: ignore[attr-defined]
+
+
+def _frame(status: int, frame: str, *, logged: bool = False) -> HttpResponse:
+    response = HttpResponse(frame, status=status, content_type="application/json")
+    if logged:
+        response._has_been_logged = True  # type: ignore[attr-defined]  (said once, by the view: not by django.request)
+    return response
 
 
 def _epoch_millis(value: Any) -> datetime | None:

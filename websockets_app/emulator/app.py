@@ -28,6 +28,7 @@ from websockets_app.emulator.aws_events import ApiIdentity
 from websockets_app.emulator.connections import ConnectionRegistry, LiveConnection
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
 from websockets_app.emulator.management_api import handle_management_request
+from websockets_app.emulator.route_responses import route_response
 from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, select_route
 
 __all__ = ("EmulatorApp",)
@@ -68,6 +69,7 @@ class EmulatorApp:
         api: ApiIdentity,
         route_selection_expression: str = DEFAULT_EXPRESSION,
         routes: Collection[str] = (),
+        one_way_routes: Collection[str] = (),
         limits: Limits = AWS_LIMITS,
         workers: int = 32,
     ) -> None:
@@ -75,6 +77,8 @@ class EmulatorApp:
         self.api = api
         self.route_selection_expression = route_selection_expression
         self.routes = frozenset(routes)
+        # Message routes are two-way (their answer goes back to the sender) unless provisioned one-way.
+        self.one_way_routes = frozenset(one_way_routes)
         self.limits = limits
         self.registry = ConnectionRegistry()
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
@@ -219,15 +223,25 @@ class EmulatorApp:
             connection, aws_events.message_event, route_key=route_key, body=body
         )
         self._log(f"WebSocket {route_key} {connection.connection_id} {status}")
+        await self._answer_sender(connection, event, route_key, response)
+
+    async def _answer_sender(
+        self, connection: LiveConnection, event: dict[str, Any], route_key: str, response: dict[str, Any] | None
+    ) -> None:
+        """Send the sender what API Gateway sends it for the integration's answer, if anything."""
         if response is None:
-            # What API Gateway tells the client when the integration fails.
+            # What API Gateway tells the client when the integration fails, on one-way routes too.
             error = {
                 **INTERNAL_ERROR_BODY,
                 "connectionId": connection.connection_id,
                 "requestId": event["requestContext"]["requestId"],
             }
+            frame: str | None = json.dumps(error)
+        else:
+            frame = route_response(response, two_way=route_key not in self.one_way_routes, route_key=route_key)
+        if frame is not None:
             with contextlib.suppress(OSError):  # the client left meanwhile; its $disconnect follows
-                await connection.post(json.dumps(error).encode())
+                await connection.post(frame.encode())
 
     # Invoking the Lambda and logging.
 

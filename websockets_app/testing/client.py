@@ -2,7 +2,8 @@
 
 It plays API Gateway: builds AWS-shaped ``$connect``, message and ``$disconnect`` events, calls the real
 ``lambda_handler`` with them, and stands in for the ``@connections`` management API, so every message the app
-sends to a connection is captured on that connection's :attr:`WebSocketConnection.received`.
+sends to a connection is captured on that connection's :attr:`WebSocketConnection.received`. Message routes are
+two-way, as provisioning makes them: ``send()`` returns the reply the sender receives.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.db import close_old_connections
 from django.test import Client, TestCase, override_settings
 from django.utils.module_loading import import_string
 
+from websockets_app.emulator.route_responses import route_response
 from websockets_app.testing.events import API_ID, DOMAIN_NAME, STAGE, connect_event, disconnect_event, message_event
 from websockets_app.testing.management_api import StubConnection, management_api_stub
 
@@ -64,6 +66,8 @@ class WebSocketConnection:
         self.accepted = 200 <= response["statusCode"] < 300
         self.closed = not self.accepted
         self.disconnect_response: dict[str, Any] | None = None
+        # The Lambda's whole answer to the last message sent (statusCode and body), as API Gateway got it.
+        self.last_response: dict[str, Any] | None = None
         self._stub_connection = StubConnection(
             connection_id=connection_id,
             source_ip=client.source_ip,
@@ -79,15 +83,23 @@ class WebSocketConnection:
     def received_json(self) -> list[Any]:
         return [json.loads(data) for data in self._stub_connection.received]
 
-    def send(self, body: str | bytes, *, route_key: str = "$default") -> dict[str, Any]:
-        """Send a frame (bytes: a binary frame); returns the Lambda's answer to API Gateway."""
+    def send(self, body: str | bytes, *, route_key: str = "$default") -> str | None:
+        """Send a frame (bytes: a binary frame); returns the reply its sender receives, as text.
+
+        ``None`` when no reply reaches the page: the client's routes are one-way, or the handler returned nothing
+        (AWS then sends an empty message, which the browser client ignores). :attr:`last_response` keeps the
+        Lambda's whole answer.
+        """
         self._require_open()
-        return self.client.invoke(
+        self.last_response = self.client.invoke(
             message_event(body=body, route_key=route_key, connected_at=self.connected_at, **self._event_fields())
         )
+        return route_response(self.last_response, two_way=self.client.two_way, route_key=route_key) or None
 
-    def send_json(self, data: Any, *, route_key: str = "$default") -> dict[str, Any]:
-        return self.send(json.dumps(data), route_key=route_key)
+    def send_json(self, data: Any, *, route_key: str = "$default") -> Any:
+        """Send ``data`` as JSON; returns the reply parsed as JSON (an error frame too), or ``None`` without one."""
+        reply = self.send(json.dumps(data), route_key=route_key)
+        return None if reply is None else json.loads(reply)
 
     def disconnect(self, *, status_code: int = 1000, reason: str = "") -> dict[str, Any]:
         """Close from the browser's side: API Gateway then sends ``$disconnect``."""
@@ -121,7 +133,8 @@ class WebSocketTestClient:
 
     ``lambda_handler`` is the function Lambda calls, or its dotted path; by default one is built around the
     project's Django WSGI application, as ``project.lambda_handler`` does. Use the client as a context manager to
-    also capture messages sent outside its events (from test code, a task, a signal receiver).
+    also capture messages sent outside its events (from test code, a task, a signal receiver). ``two_way=False``
+    plays an API whose message routes are one-way: nothing the handler returns reaches the sender.
     """
 
     def __init__(
@@ -132,8 +145,10 @@ class WebSocketTestClient:
         stage: str = STAGE,
         domain_name: str = DOMAIN_NAME,
         source_ip: str = "203.0.113.7",
+        two_way: bool = True,
     ) -> None:
         self._lambda_handler = lambda_handler
+        self.two_way = two_way
         self.api_id = api_id
         self.stage = stage
         self.domain_name = domain_name

@@ -6,11 +6,17 @@
  * before the idle timeout, opens a fresh connection before the 2-hour limit and swaps it in, and queues what is
  * sent while no connection is open. Messages are JSON objects with an action: send("sendmessage", {message}).
  *
+ * Message routes are two-way: what the handler returns comes back to the sender. request() sends a message with an
+ * "id" and resolves with the handler's reply to it; send() is fire-and-forget. Error frames ({"error": {status,
+ * message}}) reject the request they answer; those that answer no request arrive as "error" events.
+ *
  *   const socket = new LambdaWebSocket(url);        // url comes from the server, never hard-coded
  *   socket.addEventListener("message", (event) => console.log(event.detail));
+ *   socket.addEventListener("error", (event) => ...); // event.detail: {status, message} (or API Gateway's own)
  *   socket.addEventListener("open", () => ...);     // also after each reconnection (event.detail.renewed)
  *   socket.addEventListener("close", (event) => ...); // event.detail: {code, reason, reconnecting}
  *   socket.send("sendmessage", {message: "hello"});
+ *   const me = await socket.request("whoami", {}, {timeout: 5000}); // rejects with a RequestError
  *
  * No build step: include it with <script src="{% static 'websockets_app/lambda-websocket.js' %}">.
  */
@@ -26,7 +32,18 @@
     minReconnectDelay: 500,
     maxReconnectDelay: 30 * 1000,
     maxQueue: 1000,
+    requestTimeout: 30 * 1000, // past API Gateway's 29-second integration timeout
   };
+
+  /** Why a request() failed: an error frame (status, message from the server), a timeout or a lost connection. */
+  class RequestError extends Error {
+    constructor(message, status, reason) {
+      super(message);
+      this.name = "RequestError";
+      this.status = status; // the error frame's status; 0 when the server never answered
+      this.reason = reason; // "error" (an error frame), "timeout", "closed" (the connection ended first)
+    }
+  }
 
   class LambdaWebSocket extends EventTarget {
     constructor(url, options = {}) {
@@ -40,6 +57,8 @@
       this.attempt = 0;
       this.stopped = false;
       this.timers = {};
+      this.pending = new Map(); // request id -> {resolve, reject, timer, socket (null while queued)}
+      this.nextId = 1;
       this._open(false);
     }
 
@@ -47,15 +66,27 @@
       return this.socket !== null && this.socket.readyState === WebSocket.OPEN;
     }
 
-    /** Send {action, ...payload} now, or as soon as a connection is open again. */
+    /** Send {action, ...payload} now, or as soon as a connection is open again. Nothing comes back. */
     send(action, payload = {}) {
-      const data = JSON.stringify(Object.assign({}, payload, { [this.options.actionKey]: action }));
-      if (this.connected) {
-        this._transmit(data);
-      } else {
-        this.queue.push(data);
-        if (this.queue.length > this.options.maxQueue) this.queue.shift();
-      }
+      this._enqueue({ data: this._encode(action, payload), id: null });
+    }
+
+    /**
+     * Send {action, ...payload, id} and wait for the handler's answer to it: a Promise resolved with the reply,
+     * rejected with a RequestError on an error frame, after options.timeout ms, or when the connection that carried
+     * it closes first (a queued request waits for a connection; its timeout runs meanwhile).
+     */
+    request(action, payload = {}, { timeout = this.options.requestTimeout } = {}) {
+      const id = this.nextId++;
+      const data = this._encode(action, Object.assign({}, payload, { id: id }));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => this._settle(id, null, new RequestError(`No reply to ${action} within ${timeout} ms`, 0, "timeout")),
+          timeout
+        );
+        this.pending.set(id, { resolve: resolve, reject: reject, timer: timer, socket: null });
+        this._enqueue({ data: data, id: id });
+      });
     }
 
     /** Close for good: no reconnection. */
@@ -63,6 +94,8 @@
       this.stopped = true;
       Object.keys(this.timers).forEach((name) => this._clear(name));
       [this.connecting, this.renewing, this.socket].forEach((socket) => socket && socket.close(code, reason));
+      this.queue.splice(0);
+      this._failPending(() => true, "The client was closed");
     }
 
     _open(renewal) {
@@ -71,9 +104,7 @@
       if (renewal) this.renewing = socket;
       else this.connecting = socket;
       socket.addEventListener("open", () => this._opened(socket, renewal));
-      socket.addEventListener("message", (event) => {
-        if (socket === this.socket) this._emit("message", _parse(event.data));
-      });
+      socket.addEventListener("message", (event) => this._received(socket, event.data));
       socket.addEventListener("close", (event) => this._closed(socket, event));
     }
 
@@ -94,11 +125,13 @@
       this._schedule("renew", this.options.renewAfter, () => this._open(true));
       this._emit("open", { renewed: renewal });
       const queued = this.queue.splice(0);
-      queued.forEach((data) => this._transmit(data));
+      queued.forEach((item) => this._transmit(item));
       this._scheduleHeartbeat();
     }
 
     _closed(socket, event) {
+      // Answers to what this socket carried can no longer come.
+      this._failPending((request) => request.socket === socket, "The connection closed before the reply came");
       if (socket === this.renewing) {
         // The fresh connection failed; the current one still works. Try again a little later.
         this.renewing = null;
@@ -122,15 +155,69 @@
       return ceiling / 2 + Math.random() * (ceiling / 2);
     }
 
-    _transmit(data) {
-      this.socket.send(data);
+    _encode(action, payload) {
+      return JSON.stringify(Object.assign({}, payload, { [this.options.actionKey]: action }));
+    }
+
+    _enqueue(item) {
+      if (this.connected) {
+        this._transmit(item);
+        return;
+      }
+      this.queue.push(item);
+      if (this.queue.length > this.options.maxQueue) {
+        const dropped = this.queue.shift();
+        if (dropped.id !== null) {
+          this._settle(dropped.id, null, new RequestError("Dropped from a full queue while offline", 0, "closed"));
+        }
+      }
+    }
+
+    _transmit(item) {
+      const request = item.id === null ? undefined : this.pending.get(item.id);
+      if (request) request.socket = this.socket;
+      if (item.id === null || request) this.socket.send(item.data);
       this._scheduleHeartbeat();
+    }
+
+    _received(socket, data) {
+      // A handler that returned nothing is answered by API Gateway with an empty message: there is nothing in it.
+      if (data === "") return;
+      const frame = _parse(data);
+      const answered = frame !== null && typeof frame === "object" ? this.pending.get(frame.id) : undefined;
+      if (answered && answered.socket === socket) {
+        if (_isErrorFrame(frame)) {
+          this._settle(frame.id, null, new RequestError(frame.error.message, frame.error.status, "error"));
+        } else {
+          this._settle(frame.id, _replyOf(frame), null);
+        }
+        return;
+      }
+      if (socket !== this.socket) return; // a renewed-away connection's broadcasts arrive on the new one too
+      if (_isErrorFrame(frame)) this._emit("error", frame.error);
+      else if (_isGatewayError(frame)) this._emit("error", frame);
+      else this._emit("message", frame);
+    }
+
+    _settle(id, reply, error) {
+      const request = this.pending.get(id);
+      if (!request) return;
+      this.pending.delete(id);
+      clearTimeout(request.timer);
+      if (error) request.reject(error);
+      else request.resolve(reply);
+    }
+
+    _failPending(matches, message) {
+      Array.from(this.pending.entries())
+        .filter(([, request]) => matches(request))
+        .forEach(([id]) => this._settle(id, null, new RequestError(message, 0, "closed")));
     }
 
     _scheduleHeartbeat() {
       // Any message resets API Gateway's idle timer, so the heartbeat only fires after a quiet interval.
       this._schedule("heartbeat", this.options.heartbeatInterval, () => {
-        if (this.connected) this._transmit(JSON.stringify({ [this.options.actionKey]: this.options.heartbeatAction }));
+        if (this.connected) this._transmit({ data: this._encode(this.options.heartbeatAction, {}), id: null });
       });
     }
 
@@ -161,5 +248,33 @@
     }
   }
 
+  function _isErrorFrame(frame) {
+    const error = frame !== null && typeof frame === "object" ? frame.error : undefined;
+    return (
+      error !== null && typeof error === "object" && typeof error.status === "number" && typeof error.message === "string"
+    );
+  }
+
+  function _isGatewayError(frame) {
+    // API Gateway's own answer when the integration failed or timed out: {message, connectionId, requestId}.
+    return (
+      frame !== null &&
+      typeof frame === "object" &&
+      typeof frame.message === "string" &&
+      typeof frame.connectionId === "string" &&
+      typeof frame.requestId === "string"
+    );
+  }
+
+  function _replyOf(frame) {
+    // The server adds "id" to a reply object, or wraps any other reply as {id, reply} (docs/topics/replies.md).
+    const keys = Object.keys(frame);
+    if (keys.length === 2 && keys.includes("id") && keys.includes("reply")) return frame.reply;
+    const reply = Object.assign({}, frame);
+    delete reply.id;
+    return reply;
+  }
+
   global.LambdaWebSocket = LambdaWebSocket;
+  global.LambdaWebSocket.RequestError = RequestError;
 })(window);

@@ -1,0 +1,105 @@
+"""The emulator answers the sender of a message as a two-way route on AWS does, read by a real WebSocket client."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.emulator_support import RecordingHandler, running_emulator
+from websockets_app.emulator import app as emulator_app
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def emulator(settings, lambda_handler):
+    with running_emulator(settings, RecordingHandler(lambda_handler)) as server:
+        yield server
+
+
+@pytest.fixture
+def management_requests(monkeypatch):
+    """Every request the emulator's @connections API answers, by method."""
+    seen: list[str] = []
+    answer = emulator_app.handle_management_request
+
+    async def counting(registry, *, method, **kwargs):
+        seen.append(method)
+        return await answer(registry, method=method, **kwargs)
+
+    monkeypatch.setattr(emulator_app, "handle_management_request", counting)
+    return seen
+
+
+def room(emulator, channel="replies"):
+    return f"ws://{emulator.app.api.domain_name}/local?channel={channel}"
+
+
+def test_the_handlers_answer_is_sent_back_byte_for_byte_with_the_id(emulator):
+    with connect(room(emulator)) as websocket:
+        websocket.send(json.dumps({"action": "whoami", "id": 1}))
+        assert websocket.recv(timeout=10) == '{"id":1,"type": "whoami", "user": "anonymous", "channel": "replies"}'
+        websocket.send(json.dumps({"action": "whoami"}))
+        assert websocket.recv(timeout=10) == '{"type": "whoami", "user": "anonymous", "channel": "replies"}'
+
+
+def test_a_handler_returning_nothing_is_answered_with_the_empty_message_aws_sends(emulator):
+    with connect(room(emulator)) as websocket:
+        websocket.send(json.dumps({"action": "sendmessage", "message": "hello"}))
+        assert json.loads(websocket.recv(timeout=10)) == {"type": "message", "user": "anonymous", "message": "hello"}
+        assert websocket.recv(timeout=10) == ""
+        websocket.send(json.dumps({"action": "sendmessage", "message": "asked", "id": "s"}))
+        assert json.loads(websocket.recv(timeout=10)) == {"type": "message", "user": "anonymous", "message": "asked"}
+        assert websocket.recv(timeout=10) == '{"id":"s","reply":null}'
+
+
+@pytest.mark.parametrize(
+    ("message", "frame"),
+    [
+        (
+            {"action": "sendmessage", "message": " ", "id": 3},
+            {"error": {"status": 400, "message": "message must be a non-empty string."}, "id": 3},
+        ),
+        (
+            {"action": "sendmessage", "message": "x" * 2001},
+            {"error": {"status": 400, "message": "message must be at most 2000 characters."}},
+        ),
+        ({"action": "nope", "id": "n"}, {"error": {"status": 400, "message": "Unknown action: 'nope'."}, "id": "n"}),
+        (
+            {"action": "whoami", "id": ["not", "an", "id"]},
+            {
+                "error": {
+                    "status": 400,
+                    "message": '"id" must be a string of 1 to 128 characters or an integer of at most '
+                    "9007199254740991 in size.",
+                }
+            },
+        ),
+    ],
+)
+def test_refusals_arrive_as_one_error_frame(emulator, message, frame):
+    with connect(room(emulator)) as websocket:
+        websocket.send(json.dumps(message))
+        assert json.loads(websocket.recv(timeout=10)) == frame
+
+
+def test_text_that_is_not_json_is_told_so(emulator):
+    with connect(room(emulator)) as websocket:
+        websocket.send("hello?")
+        assert json.loads(websocket.recv(timeout=10)) == {
+            "error": {"status": 400, "message": "The message is not JSON: send a JSON object with an action."}
+        }
+
+
+def test_a_reply_costs_no_management_api_request(emulator, management_requests):
+    with connect(room(emulator, "alone")) as websocket:
+        websocket.send(json.dumps({"action": "whoami", "id": 1}))
+        assert json.loads(websocket.recv(timeout=10))["id"] == 1
+        assert management_requests == []
+        # The same answer sent with send_message (a broadcast to the one member) costs one request.
+        websocket.send(json.dumps({"action": "sendmessage", "message": "to myself"}))
+        assert json.loads(websocket.recv(timeout=10))["message"] == "to myself"
+        assert websocket.recv(timeout=10) == ""
+    assert management_requests == ["POST"]
