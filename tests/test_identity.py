@@ -14,7 +14,11 @@ from websockets_app.models import WebSocketSession
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.urls")]
 
 ENDPOINT = f"https://{API_ID}.execute-api.{REGION}.amazonaws.com/{STAGE}"
-ENDED = {"statusCode": 403, "body": "Forbidden: the login this connection was opened with has ended."}
+ENDED = {
+    "statusCode": 403,
+    "body": '{"error":{"status":403,"message":"Forbidden: the login this connection was opened with has ended."}}',
+}
+GONE = {"statusCode": 410, "body": '{"error":{"status":410,"message":"Gone: unknown or closed connection."}}'}
 
 
 @pytest.fixture
@@ -64,7 +68,7 @@ def test_logout_closes_the_connections_opened_with_that_session_only(lambda_hand
         ("DELETE", f"{ENDPOINT}/@connections/laptop-1="),
         ("DELETE", f"{ENDPOINT}/@connections/laptop-2="),
     ]
-    assert whoami(lambda_handler, "laptop-1=") == {"statusCode": 410, "body": "Gone: unknown or closed connection."}
+    assert whoami(lambda_handler, "laptop-1=") == GONE
     assert whoami(lambda_handler, "phone=") == {"user": "alice"}
 
 
@@ -195,4 +199,4 @@ def test_a_connection_aws_cannot_close_is_still_closed_in_the_table(lambda_handl
 
     assert states() == {"a=": CLOSED}
     assert "Could not close connection a=" in caplog.text
-    assert whoami(lambda_handler, "a=") == {"statusCode": 410, "body": "Gone: unknown or closed connection."}
+    assert whoami(lambda_handler, "a=") == GONE
