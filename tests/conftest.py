@@ -22,6 +22,15 @@ def websocket_client(db):
         yield client
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_the_sender():
+    """The container's sender outlives every test; its connections are closed at the end of the run."""
+    yield
+    from websockets_app import messaging
+
+    messaging._sender.close()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit counters live in the cache: each test starts with none."""

@@ -3,19 +3,37 @@
 moto keeps connection ids URL-encoded, accepts posts to any id and never answers 410, 413 or 429. The
 ``management_api`` fixture answers as AWS does: only connections a test opened exist (anything else is 410 Gone, as
 is a deleted one), every request is recorded with its URL, and a test can script the errors AWS would answer per
-connection and attempt. botocore's retry back-off is recorded instead of slept.
+connection and attempt. Retry back-off is recorded instead of slept.
+
+boto3's calls (``close()``, ``info()``) reach moto in-process. The sender's posts go over real HTTPS: a local TLS
+server holds a certificate for ``*.execute-api.<region>.amazonaws.com`` from a test CA, the sender's connector
+resolves those names to it and trusts that CA, and every post's SigV4 signature is checked with botocore's own
+``SigV4Auth`` (403 when it differs), so what the sender puts on the wire is what AWS would verify.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import socket
+import ssl
+import threading
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+import aiohttp
 import botocore.endpoint
 import pytest
+import trustme
+from aiohttp.abc import AbstractResolver, ResolveResult
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 from moto.apigatewaymanagementapi.models import ApiGatewayManagementApiBackend, apigatewaymanagementapi_backends
@@ -24,7 +42,10 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 
 from tests.aws_events import REGION
+from websockets_app import conf as conf_module
 from websockets_app import messaging
+from websockets_app.conf import conf
+from websockets_app.sender import Sender
 
 ERROR_CODES = {
     403: "ForbiddenException",
@@ -43,11 +64,17 @@ class ScriptedError(JsonRESTError):
         super().__init__(ERROR_CODES[status], f"Scripted {status}.")
 
 
+class ScriptedTimeout(Exception):
+    """An attempt that gets no answer in time."""
+
+
 @dataclass
 class ManagementApi:
     requests: list[tuple[str, str]] = field(default_factory=list)
     scripted: dict[str, list[int]] = field(default_factory=dict)
     sleeps: list[float] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    access_keys: list[str] = field(default_factory=list)  # who signed each post, in order
 
     @property
     def backend(self) -> ApiGatewayManagementApiBackend:
@@ -70,37 +97,181 @@ class ManagementApi:
         connection = self.backend.connections.get(connection_id)
         return None if connection is None else connection.data
 
-    def answer(self, response: ApiGatewayManagementApiResponse) -> str:
-        connection_id = unquote(response.path.split("/@connections/")[-1])
-        self.requests.append((response.method, unquote(response.uri)))
+    def answer(self, method: str, url: str, body: bytes) -> str:
+        """What AWS answers ``method`` on ``url`` (the whole URL, decoded): a body, or ``ScriptedError``/-Timeout."""
+        connection_id = url.split("/@connections/")[-1]
+        self.requests.append((method, url))
         statuses = self.scripted.get(connection_id)
         if statuses:
             status = statuses.pop(0)
             if status == "timeout":
-                raise ReadTimeoutError(endpoint_url=unquote(response.uri))
+                raise ScriptedTimeout
             raise ScriptedError(status)
         if connection_id not in self.backend.connections:
             raise ScriptedError(410)
-        if response.method == "DELETE":
+        if method == "DELETE":
             self.backend.delete_connection(connection_id=connection_id)
-        elif response.method == "GET":
+        elif method == "GET":
             return json.dumps(self.backend.get_connection(connection_id=connection_id).to_dict())
         else:
-            self.backend.post_to_connection(data=response.body, connection_id=connection_id)
+            self.backend.post_to_connection(data=body, connection_id=connection_id)
         return "{}"
+
+    def answer_moto(self, response: ApiGatewayManagementApiResponse) -> str:
+        """boto3's calls, inside moto."""
+        try:
+            return self.answer(response.method, unquote(response.uri), response.body)
+        except ScriptedTimeout:
+            raise ReadTimeoutError(endpoint_url=unquote(response.uri)) from None
+
+
+class _LoopbackResolver(AbstractResolver):
+    """Every host name resolves to the local TLS endpoint."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
+        return [ResolveResult(hostname=host, host="127.0.0.1", port=self.port, family=socket.AF_INET, proto=0, flags=0)]
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+_AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request, "
+    r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
+)
+
+
+def signature_problem(method: str, url: str, headers, body: bytes) -> str | None:
+    """Why botocore's ``SigV4Auth`` does not reach the request's signature, or None when it does."""
+    match = _AUTHORIZATION.match(headers.get("Authorization", ""))
+    if match is None:
+        return f"Malformed Authorization header: {headers.get('Authorization')!r}"
+    signed = match["signed"].split(";")
+    if "host" not in signed or "x-amz-date" not in signed:
+        return f"host and x-amz-date must be signed: {signed}"
+    request = AWSRequest(method=method, url=url, data=body, headers={name: headers[name] for name in signed})
+    request.context["timestamp"] = headers["x-amz-date"]
+    credentials = Credentials(match["key"], os.environ["AWS_SECRET_ACCESS_KEY"], headers.get("X-Amz-Security-Token"))
+    signer = SigV4Auth(credentials, match["service"], match["region"])
+    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    if expected != match["signature"] or match["date"] != headers["x-amz-date"][:8]:
+        return "The request signature we calculated does not match the signature you provided."
+    return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # hundreds of posts connect at once
+
+
+class _TlsEndpoint:
+    """The management API over HTTPS on a local port, answering by ``ManagementApi.answer``."""
+
+    def __init__(self, api: ManagementApi, ca: trustme.CA) -> None:
+        self.api = api
+        certificate = ca.issue_cert(f"*.execute-api.{REGION}.amazonaws.com")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        certificate.configure_cert(context)
+        self.server = _Server(("127.0.0.1", 0), _tls_handler(api))
+        # The handshake happens in each request's thread, not in the one accepting connections.
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="management-api-tls", daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def stop(self) -> None:
+        self.api.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def _tls_handler(api: ManagementApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            url = f"https://{self.headers['Host']}{self.path}"
+            credential = _AUTHORIZATION.match(self.headers.get("Authorization", ""))
+            api.access_keys.append(credential["key"] if credential else "")
+            problem = signature_problem("POST", url, self.headers, body)
+            if problem:
+                self._reply(403, "InvalidSignatureException", json.dumps({"message": problem}).encode())
+                return
+            try:
+                answer = api.answer("POST", unquote(url), body)
+            except ScriptedError as error:
+                self._reply(error.code, error.error_type, error.get_body().encode())
+            except ScriptedTimeout:
+                # No answer until the sender has given up (or the test ends).
+                api.stopping.wait(conf.SEND_READ_TIMEOUT + 0.2)
+                self.close_connection = True
+            else:
+                self._reply(200, None, answer.encode())
+
+        def _reply(self, status: int, error_type: str | None, body: bytes) -> None:
+            self.send_response(status)
+            if error_type:
+                self.send_header("x-amzn-ErrorType", error_type)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Tests read ``ManagementApi.requests``, not an access log."""
+
+        def handle(self) -> None:
+            with contextlib.suppress(OSError):  # the sender dropped a connection it had timed out on
+                super().handle()
+
+    return Handler
+
+
+@pytest.fixture(scope="session")
+def _test_ca() -> trustme.CA:
+    return trustme.CA()
 
 
 @pytest.fixture
-def management_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementApi]:
+def management_api(monkeypatch: pytest.MonkeyPatch, _test_ca: trustme.CA) -> Iterator[ManagementApi]:
     api = ManagementApi()
 
     def answer(response: ApiGatewayManagementApiResponse) -> str:
-        return api.answer(response)
+        return api.answer_moto(response)
 
     for name in ("post_to_connection", "get_connection", "delete_connection"):
         monkeypatch.setattr(ApiGatewayManagementApiResponse, name, answer)
     monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=api.sleeps.append))
     # Clients keep botocore's retry quota: each test starts with fresh ones, as a new Lambda container does.
     monkeypatch.setattr(messaging, "_clients", {})
-    with mock_aws():
-        yield api
+    # Timeouts scripted by a test wait this long, not the production 5 s.
+    monkeypatch.setitem(conf_module.DEFAULTS, "SEND_READ_TIMEOUT", 0.5)
+    endpoint = _TlsEndpoint(api, _test_ca)
+    client_context = ssl.create_default_context()
+    _test_ca.configure_trust(client_context)
+
+    async def record_backoff(seconds: float) -> None:
+        api.sleeps.append(seconds)
+
+    # A fresh sender (and retry budget) per test, as a new Lambda container has.
+    sender = Sender(
+        connector_factory=lambda: aiohttp.TCPConnector(
+            limit=0, resolver=_LoopbackResolver(endpoint.port), ssl=client_context
+        ),
+        sleep=record_backoff,
+    )
+    monkeypatch.setattr(messaging, "_sender", sender)
+    try:
+        with mock_aws():
+            yield api
+    finally:
+        endpoint.stop()
+        sender.close()

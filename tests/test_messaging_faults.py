@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 ESTABLISHED = timezone.now() - timedelta(minutes=5)  # past the $connect window: 410 means gone for good
 TIMED_OUT = "ReadTimeoutError: Read timeout on endpoint URL"
-# What AWS answers each attempt (botocore's standard mode makes up to 3), and the outcome expected.
+# What AWS answers each attempt (up to SEND_MAX_ATTEMPTS, 3), and the outcome expected.
 SCENARIOS = {
     "ok": ([], "sent"),
     "gone": ([410], "gone"),
@@ -65,7 +65,7 @@ def test_every_failure_mixed_in_one_broadcast(management_api):
 
 
 def retries(scenario: tuple[list, str]) -> int:
-    """Retries botocore makes: one per leading throttling, 5xx or timeout answer, two at most."""
+    """Retries the sender makes: one per leading throttling, 5xx or timeout answer, two at most."""
     answers, _ = scenario
     leading = 0
     for answer in answers:
@@ -76,13 +76,13 @@ def retries(scenario: tuple[list, str]) -> int:
 
 
 def test_mass_failure_stops_retrying_instead_of_storming(management_api):
-    """botocore's retry quota ends retries once failures pile up; every connection is still accounted for."""
+    """The retry budget ends retries once failures pile up; every connection is still accounted for."""
     expected = open_connections(management_api, {"down": ([500, 500, 500], "failed")}, rounds=200)
 
     result = WebSocketSession.objects.in_channel("all").send_message("hi")
 
     assert (result.sent, result.gone, sorted(result.failed)) == (0, [], sorted(expected))
     assert set(result.failed.values()) == {"InternalServerErrorException (HTTP 500)"}
-    # botocore's quota: 500 tokens, 14 per retry after an error that is not throttling.
-    assert len(management_api.requests) == 200 + 500 // 14
+    # AWS's standard retry quota: 500 tokens, 5 per retry after an error that is not a timeout.
+    assert len(management_api.requests) == 200 + 500 // 5
     assert WebSocketSession.objects.filter(connected=True).count() == 200

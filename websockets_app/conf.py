@@ -44,12 +44,13 @@ DEFAULTS: dict[str, Any] = {
     # Whether saving a provisioned API or one of its routes in the admin reconciles it with AWS at once. Off: that
     # runs inside a web request, and the Lambda's role would need the deployer's IAM rights (README, IAM).
     "PROVISION_ON_SAVE": False,
-    # send_message: connections posted to at once per process (also each client's HTTP connection pool size).
-    "SEND_CONCURRENCY": 64,
+    # send_message: posts in flight at once per container, from its one event loop (docs: topics/performance).
+    "SEND_CONCURRENCY": 256,
     # send_message: seconds to open a connection to / wait for an answer from the management API.
     "SEND_CONNECT_TIMEOUT": 2,
     "SEND_READ_TIMEOUT": 5,
-    # send_message: attempts per message under botocore's "standard" retry mode (throttling, 5xx, timeouts).
+    # send_message: attempts per message; throttling, 5xx and timeouts are retried with jittered backoff while the
+    # container's retry budget lasts (AWS's "standard" retry quota).
     "SEND_MAX_ATTEMPTS": 3,
     # send_message: connections one Lambda invocation sends to; a larger broadcast goes out in batches through
     # Zappa's asynchronous tasks (README, "Sending messages", gives the figures behind it).

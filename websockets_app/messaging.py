@@ -1,10 +1,10 @@
 """Messages from the server to connections, through API Gateway's management API (``@connections``).
 
-One connection, a channel or everyone: rows are grouped by the API they came through, posted to concurrently by a
-bounded, per-process thread pool through one reused boto3 client per endpoint, and the outcome comes back as a
-:class:`SendResult`. botocore's ``standard`` retry mode backs off on throttling; a 410 marks the row closed (one
-UPDATE for the whole batch); any other failure is reported and never stops the rest. boto3 is imported on first
-send only, so importing this module costs the event path nothing.
+One connection, a channel or everyone: the rows' endpoints are worked out here and the posts handed to the
+container's :class:`~websockets_app.sender.Sender` (one asyncio loop, hundreds in flight, signed without boto3), and
+the outcome comes back as a :class:`SendResult`. A 410 marks the row closed (one UPDATE for the whole batch); any
+other failure is reported and never stops the rest. ``close()`` and ``info()`` go through boto3, imported on first
+use only, so importing this module costs the event path nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import base64
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -28,7 +27,9 @@ from websockets_app import aws_limits
 from websockets_app.conf import aws_region, conf
 from websockets_app.encoding import encode_message
 from websockets_app.exceptions import ConnectionNotReady, ManagementApiError, MessageTooLarge
+from websockets_app.management_errors import GONE, from_botocore
 from websockets_app.models import WebSocketSession
+from websockets_app.sender import Sender, SendOptions, connection_post
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -59,11 +60,12 @@ NO_API_REASON = "No API recorded for this connection."
 _BATCH_EVENT_OVERHEAD_BYTES = 2048
 # The most a primary key takes in a batch's JSON event: up to 19 digits of a BigAutoField, a comma, a space.
 _BATCH_BYTES_PER_KEY = 21
-_GONE = object()
 
 _connecting: ContextVar[str | None] = ContextVar("websockets_app_connecting", default=None)
 _clients: dict[tuple[Any, ...], Any] = {}
 _clients_lock = threading.Lock()
+# The container's one sender: its loop and connection pool outlive invocations.
+_sender = Sender()
 
 
 class Target(NamedTuple):
@@ -173,8 +175,8 @@ def close_connection(session: WebSocketSession) -> bool:
         client.delete_connection(ConnectionId=session.connection_id)
         closed_now = True
     except Exception as error:
-        reason = _failure_reason(error)
-        if reason is not _GONE:
+        reason = from_botocore(error)
+        if reason is not GONE:
             raise ManagementApiError(session.connection_id, reason) from error
         closed_now = False
     WebSocketSession.objects.filter(pk=session.pk).mark_closed(
@@ -193,8 +195,8 @@ def connection_info(session: WebSocketSession) -> dict[str, Any] | None:
     try:
         response = client.get_connection(ConnectionId=session.connection_id)
     except Exception as error:
-        reason = _failure_reason(error)
-        if reason is not _GONE:
+        reason = from_botocore(error)
+        if reason is not GONE:
             raise ManagementApiError(session.connection_id, reason) from error
         WebSocketSession.objects.filter(pk=session.pk).mark_closed(reason=GONE_REASON)
         session.connected = False
@@ -232,9 +234,10 @@ def endpoint_url(api_id: str, stage: str) -> str:
 
 def _deliver(targets: Sequence[Target], payload: bytes) -> SendResult:
     result = SendResult()
-    ready: list[tuple[Target, Any]] = []
+    ready: list[Target] = []
+    posts = []
     connecting_id = _connecting.get()
-    clients: dict[tuple[str, str], Any] = {}
+    endpoints: dict[tuple[str, str], str] = {}
     for target in targets:
         if target.connection_id == connecting_id:
             result.failed[target.connection_id] = NOT_READY_REASON
@@ -242,20 +245,21 @@ def _deliver(targets: Sequence[Target], payload: bytes) -> SendResult:
             result.failed[target.connection_id] = NO_API_REASON
         else:
             key = (target.api_id, target.stage)
-            if key not in clients:
-                clients[key] = _client_for(*key)
-            ready.append((target, clients[key]))
-    outcomes = _fan_out(ready, payload)
+            if key not in endpoints:
+                endpoints[key] = endpoint_url(*key)
+            ready.append(target)
+            posts.append(connection_post(endpoints[key], target.connection_id))
+    outcomes = _sender.post_all(posts, payload, _send_options()) if posts else []
     gone_pks = []
     # API Gateway answers 410 until $connect is answered, and the row is committed before that: such a row may
     # belong to a connection about to open, so it is not closed.
     connecting_since = timezone.now() - aws_limits.INTEGRATION_TIMEOUT
-    for (target, _client), outcome in zip(ready, outcomes, strict=True):
+    for target, outcome in zip(ready, outcomes, strict=True):
         if outcome is None:
             result.sent += 1
-        elif outcome is _GONE and target.connected_at > connecting_since:
+        elif outcome is GONE and target.connected_at > connecting_since:
             result.failed[target.connection_id] = MAYBE_CONNECTING_REASON
-        elif outcome is _GONE:
+        elif outcome is GONE:
             result.gone.append(target.connection_id)
             gone_pks.append(target.pk)
         else:
@@ -274,47 +278,15 @@ def _deliver(targets: Sequence[Target], payload: bytes) -> SendResult:
     return result
 
 
-def _fan_out(ready: Sequence[tuple[Target, Any]], payload: bytes) -> list[Any]:
-    """Post to every target, ``SEND_CONCURRENCY`` at a time; the outcomes in the order of ``ready``.
-
-    Each worker takes the next target from one shared iterator (``next()`` on a C iterator holds the GIL, so no
-    target is taken twice): a few tasks per broadcast instead of a future per message.
-    """
-    if len(ready) <= 1:
-        return [_post(item, payload) for item in ready]
-    outcomes: list[Any] = [None] * len(ready)
-    pending = iter(enumerate(ready))
-
-    def work() -> None:
-        for index, item in pending:
-            outcomes[index] = _post(item, payload)
-
-    executor = _executor(conf.SEND_CONCURRENCY)
-    for worker in [executor.submit(work) for _ in range(min(conf.SEND_CONCURRENCY, len(ready)))]:
-        worker.result()
-    return outcomes
-
-
-def _post(item: tuple[Target, Any], payload: bytes) -> Any:
-    """None when sent, ``_GONE``, or why it failed: never raises, so one connection cannot cost the others."""
-    target, client = item
-    try:
-        client.post_to_connection(ConnectionId=target.connection_id, Data=payload)
-    except Exception as error:
-        return _failure_reason(error)
-    return None
-
-
-def _failure_reason(error: Exception) -> Any:
-    from botocore.exceptions import ClientError
-
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code") or "Error"
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code == "GoneException" or status == 410:
-            return _GONE
-        return f"{code} (HTTP {status})"
-    return f"{type(error).__name__}: {error}"
+def _send_options() -> SendOptions:
+    return SendOptions(
+        concurrency=conf.SEND_CONCURRENCY,
+        connect_timeout=conf.SEND_CONNECT_TIMEOUT,
+        read_timeout=conf.SEND_READ_TIMEOUT,
+        max_attempts=conf.SEND_MAX_ATTEMPTS,
+        # The endpoint names the region; an ENDPOINT_URL (the local emulator) may have none, yet requests are signed.
+        region=aws_region() or "us-east-1",
+    )
 
 
 def _send_in_batches(targets: Sequence[Target], payload: bytes, batch_size: int) -> SendResult:
@@ -392,9 +364,3 @@ def _boto3_session() -> Any:
     import boto3
 
     return boto3.session.Session()
-
-
-@cache
-def _executor(size: int) -> ThreadPoolExecutor:
-    """One pool per process (threads start on demand and stay warm between invocations)."""
-    return ThreadPoolExecutor(max_workers=size, thread_name_prefix="send_message")

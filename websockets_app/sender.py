@@ -1,0 +1,263 @@
+"""Posting one message to many connections: one asyncio loop per container, hundreds of requests in flight.
+
+A broadcast is CPU-bound in Python, and a 512 MB Lambda has about a third of a core, so the sender is built for CPU
+per message. One event loop (uvloop where installed) runs in a daemon thread for the life of the container, so its
+aiohttp connection pool keeps API Gateway's TLS connections alive between invocations; callers on any thread hand
+it a batch and wait for the outcomes. Each request is signed by :mod:`websockets_app.sigv4` with credentials from
+botocore's provider chain (refreshed when they expire). 429, 5xx and timeouts are retried with full-jitter backoff
+while a retry budget lasts (AWS's "standard" retry quota), so an endpoint in trouble is not stormed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import quote, urlsplit
+
+from websockets_app import management_errors
+from websockets_app.management_errors import GONE, Failure
+from websockets_app.sigv4 import Credentials, sign_request
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ("Post", "SendOptions", "Sender", "connection_post")
+
+# AWS's "standard" retry mode: a quota of 500, backoff of up to 1 s, 2 s, 4 s... (full jitter), capped at 20 s.
+RETRY_BUDGET = 500
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 20.0
+# What a first-attempt success gives back to the budget.
+SUCCESS_REFUND = 1
+
+Outcome = Any  # None (sent), management_errors.GONE, or the reason it failed (str)
+
+
+class Post(NamedTuple):
+    """Where one connection's message goes: the URL as sent (percent-encoded), its Host and its path."""
+
+    url: str
+    host: str
+    path: str
+
+
+def connection_post(endpoint: str, connection_id: str) -> Post:
+    """The ``POST @connections/{id}`` for a connection through ``endpoint`` (encoded as botocore encodes it)."""
+    parts = urlsplit(endpoint)
+    path = f"{parts.path.rstrip('/')}/@connections/{quote(connection_id, safe='-_.~')}"
+    default_port = {"https": 443, "http": 80}.get(parts.scheme)
+    host = parts.hostname or ""
+    if parts.port and parts.port != default_port:
+        host = f"{host}:{parts.port}"
+    return Post(f"{parts.scheme}://{parts.netloc}{path}", host, path)
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """What one batch is sent with, read from the settings by the caller."""
+
+    concurrency: int
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+    region: str
+
+
+class RetryBudget:
+    """Retries left for the container: each costs tokens, successes give some back (AWS's standard quota)."""
+
+    def __init__(self, capacity: int = RETRY_BUDGET) -> None:
+        self.capacity = capacity
+        self.tokens = capacity
+
+    def take(self, cost: int) -> bool:
+        if cost > self.tokens:
+            return False
+        self.tokens -= cost
+        return True
+
+    def give_back(self, amount: int) -> None:
+        self.tokens = min(self.capacity, self.tokens + amount)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What every post of one batch shares."""
+
+    session: aiohttp.ClientSession
+    payload: bytes
+    payload_sha256: str
+    credentials: Credentials
+    options: SendOptions
+    timeout: aiohttp.ClientTimeout
+
+
+class Sender:
+    """The container's sender. ``connector_factory`` and ``sleep`` are injectable for tests (a local TLS endpoint,
+    recorded backoff); ``credentials`` defaults to botocore's provider chain."""
+
+    def __init__(
+        self,
+        *,
+        connector_factory: Callable[[], aiohttp.BaseConnector] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        credentials: Any = None,
+    ) -> None:
+        self._connector_factory = connector_factory
+        self._sleep = sleep
+        self._credentials = credentials
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._session: aiohttp.ClientSession | None = None
+        self.budget = RetryBudget()
+
+    def post_all(self, posts: Sequence[Post], payload: bytes, options: SendOptions) -> list[Outcome]:
+        """Post ``payload`` to every one of ``posts``; the outcomes in their order. Never raises for one post."""
+        if not posts:
+            return []
+        try:
+            credentials = self._frozen_credentials()
+        except Exception as error:
+            return [management_errors.from_botocore(error)] * len(posts)
+        if credentials is None:
+            return ["NoCredentialsError: Unable to locate credentials"] * len(posts)
+        job = self._post_all(posts, payload, credentials, options)
+        return asyncio.run_coroutine_threadsafe(job, self._running_loop()).result()
+
+    def close(self) -> None:
+        """Close the connection pool and stop the loop (tests; a container just ends)."""
+        with self._lock:
+            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+        if loop is None or thread is None or not thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self._close_session(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+
+    # In the caller's thread.
+
+    def _frozen_credentials(self) -> Credentials | None:
+        if self._credentials is None:
+            import botocore.session
+
+            self._credentials = botocore.session.get_session().get_credentials()
+            if self._credentials is None:
+                return None
+        frozen = self._credentials.get_frozen_credentials()  # refreshes credentials about to expire
+        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid() or not self._thread or not self._thread.is_alive():
+                self._loop = _new_event_loop()
+                self._session = None
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=_run, args=(self._loop,), name="websockets-sender", daemon=True)
+                self._thread.start()
+            return self._loop
+
+    # In the loop's thread.
+
+    async def _post_all(
+        self, posts: Sequence[Post], payload: bytes, credentials: Credentials, options: SendOptions
+    ) -> list[Outcome]:
+        import aiohttp
+
+        batch = _Batch(
+            session=self._client_session(),
+            payload=payload,
+            payload_sha256=hashlib.sha256(payload).hexdigest(),
+            credentials=credentials,
+            options=options,
+            timeout=aiohttp.ClientTimeout(sock_connect=options.connect_timeout, sock_read=options.read_timeout),
+        )
+        outcomes: list[Outcome] = [None] * len(posts)
+        pending = iter(enumerate(posts))
+
+        async def work() -> None:
+            for index, post in pending:
+                outcomes[index] = await self._post(batch, post)
+
+        await asyncio.gather(*(work() for _ in range(min(options.concurrency, len(posts)))))
+        return outcomes
+
+    async def _post(self, batch: _Batch, post: Post) -> Outcome:
+        """One connection's outcome, after the retries it is worth; never raises."""
+        from yarl import URL
+
+        url = URL(post.url, encoded=True)
+        attempt, retry_cost = 1, 0
+        while True:
+            try:
+                headers = sign_request(
+                    method="POST",
+                    host=post.host,
+                    path=post.path,
+                    payload_sha256=batch.payload_sha256,
+                    credentials=batch.credentials,
+                    region=batch.options.region,
+                    now=datetime.now(UTC),
+                )
+                async with batch.session.post(
+                    url, data=batch.payload, headers=headers, timeout=batch.timeout
+                ) as response:
+                    body = await response.read()
+                    if response.status < 300:
+                        self.budget.give_back(retry_cost or SUCCESS_REFUND)
+                        return None
+                    outcome = management_errors.from_http_answer(
+                        response.status, response.headers.get("x-amzn-ErrorType"), body
+                    )
+            except Exception as error:
+                outcome = management_errors.from_transport_error(error, post.url)
+            if outcome is GONE:
+                return GONE
+            failure: Failure = outcome
+            retry_cost = failure.retry_cost
+            if not retry_cost or attempt >= batch.options.max_attempts or not self.budget.take(retry_cost):
+                return failure.reason
+            await self._sleep(random.random() * min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)))  # noqa: S311
+            attempt += 1
+
+    def _client_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        if self._session is None:
+            connector = self._connector_factory() if self._connector_factory else aiohttp.TCPConnector(limit=0)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                # Nothing the management API needs: fewer bytes per request, and no header a proxy could rewrite.
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                auto_decompress=False,
+            )
+        return self._session
+
+    async def _close_session(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            await asyncio.sleep(0.05)  # lets the transports finish closing
+
+
+def _run(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    loop.run_forever()
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()

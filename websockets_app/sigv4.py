@@ -1,0 +1,86 @@
+"""AWS Signature Version 4 for the sender's posts, a few microseconds per request.
+
+botocore's ``SigV4Auth`` rebuilds the signing key (four HMACs) and a header map for every request: about 50 µs,
+a large share of a message's CPU on a 0.3-vCPU Lambda. The key depends only on the secret, the UTC date, the region
+and the service, so it is derived once per day and credential here; what is left per request is two SHA-256 and one
+HMAC. The tests prove the signature equal to botocore's for the same request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
+from urllib.parse import quote
+
+__all__ = ("Credentials", "sign_request")
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+SERVICE = "execute-api"
+
+
+class Credentials(NamedTuple):
+    """One consistent set of AWS credentials (botocore's frozen credentials have the same fields)."""
+
+    access_key: str
+    secret_key: str
+    token: str | None
+
+
+@lru_cache(maxsize=64)
+def _signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
+    key = hmac.digest(f"AWS4{secret_key}".encode(), date.encode(), "sha256")
+    for part in (region, service, "aws4_request"):
+        key = hmac.digest(key, part.encode(), "sha256")
+    return key
+
+
+def sign_request(
+    *,
+    method: str,
+    host: str,
+    path: str,
+    payload_sha256: str,
+    credentials: Credentials,
+    region: str,
+    now: datetime,
+    service: str = SERVICE,
+) -> dict[str, str]:
+    """The headers that sign this request (``X-Amz-Date``, ``Authorization``, the session token if any).
+
+    ``path`` is the path as sent, already percent-encoded; ``host`` the Host header's value; ``payload_sha256`` the
+    body's SHA-256 in hex (computed once for a broadcast, not once per connection); ``now`` in UTC.
+    Only ``host``, ``x-amz-date`` and the token are signed, so nothing else the HTTP client adds can break it.
+    """
+    timestamp = now.strftime("%Y%m%dT%H%M%SZ")
+    date = timestamp[:8]
+    headers = {"host": host, "x-amz-date": timestamp}
+    if credentials.token:
+        headers["x-amz-security-token"] = credentials.token
+    signed_headers = ";".join(headers)  # already in sorted order
+    canonical_headers = "".join(f"{name}:{' '.join(value.split())}\n" for name, value in headers.items())
+    canonical_request = "\n".join(
+        (
+            method,
+            quote(path or "/", safe="/~"),
+            "",
+            canonical_headers,
+            signed_headers,
+            payload_sha256,
+        )
+    )
+    scope = f"{date}/{region}/{service}/aws4_request"
+    string_to_sign = f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
+    signature = hmac.new(_signing_key(credentials.secret_key, date, region, service), string_to_sign.encode(), "sha256")
+    signed = {
+        "X-Amz-Date": timestamp,
+        "Authorization": (
+            f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
+            f"SignedHeaders={signed_headers}, Signature={signature.hexdigest()}"
+        ),
+    }
+    if credentials.token:
+        signed["X-Amz-Security-Token"] = credentials.token
+    return signed
