@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from websockets_app.emulator.aws_events import ACCOUNT_ID, request_time
 from websockets_app.testing.events import (
     API_ID,
     CONNECTED_AT,
@@ -30,6 +31,21 @@ __all__ = (
 )
 
 _request_ids = itertools.count(1)
+REQUEST_TIME_EPOCH = CONNECTED_AT  # milliseconds
+# A REST API's identity for a caller with no credentials: every field there, most of them null (AWS's input format).
+_NO_CREDENTIALS = dict.fromkeys(
+    (
+        "cognitoIdentityPoolId",
+        "accountId",
+        "cognitoIdentityId",
+        "caller",
+        "accessKey",
+        "cognitoAuthenticationType",
+        "cognitoAuthenticationProvider",
+        "userArn",
+        "user",
+    )
+)
 
 
 def rest_v1_event(
@@ -57,14 +73,19 @@ def rest_v1_event(
         "pathParameters": {"proxy": path.lstrip("/")},
         "stageVariables": None,
         "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "resourceId": "abc123",
             "resourcePath": "/{proxy+}",
             "httpMethod": method,
             "path": full_path,
             "stage": stage,
             "domainName": domain_name,
+            "domainPrefix": domain_name.split(".", 1)[0],
             "apiId": "rest123456",
             "requestId": f"rest-{next(_request_ids)}",
-            "identity": {"sourceIp": "198.51.100.4", "userAgent": "pytest"},
+            "requestTime": request_time(REQUEST_TIME_EPOCH / 1000),
+            "requestTimeEpoch": REQUEST_TIME_EPOCH,
+            "identity": {**_NO_CREDENTIALS, "sourceIp": "198.51.100.4", "userAgent": "pytest"},
         },
         "body": body,
         "isBase64Encoded": False,
@@ -91,8 +112,10 @@ def http_v2_event(
         "rawQueryString": "",
         "headers": all_headers,
         "requestContext": {
+            "accountId": ACCOUNT_ID,
             "apiId": "http123456",
             "domainName": domain_name,
+            "domainPrefix": domain_name.split(".", 1)[0],
             "http": {
                 "method": method,
                 "path": raw_path,
@@ -103,6 +126,8 @@ def http_v2_event(
             "requestId": f"http-{next(_request_ids)}",
             "routeKey": "$default",
             "stage": stage,
+            "time": request_time(REQUEST_TIME_EPOCH / 1000),
+            "timeEpoch": REQUEST_TIME_EPOCH,
         },
         "body": body,
         "isBase64Encoded": False,

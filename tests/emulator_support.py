@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connections
 
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
+from websockets_app.emulator.parity import AWS_PARITY, Parity
 from websockets_app.emulator.server import BackgroundServer, bind, build_app, emulator_settings
 
 Call = tuple[dict[str, Any], Any]
@@ -64,11 +65,14 @@ def of_type(event_type: str, connection_id: str | None = None) -> Callable[[dict
 
 @contextmanager
 def running_emulator(
-    settings: Any, handler: Callable[[dict[str, Any], Any], Any], limits: Limits = AWS_LIMITS
+    settings: Any,
+    handler: Callable[[dict[str, Any], Any], Any],
+    limits: Limits = AWS_LIMITS,
+    parity: Parity = AWS_PARITY,
 ) -> Iterator[BackgroundServer]:
     """The emulator on a free loopback port, with the app's settings pointed at it for the test's duration."""
     sock = bind("127.0.0.1", 0)
-    app = build_app(sock, lambda_handler=handler, limits=limits, workers=16)
+    app = build_app(sock, lambda_handler=handler, limits=limits, parity=parity, workers=16)
     settings.WEBSOCKETS = {**settings.WEBSOCKETS, **emulator_settings(app)}
     with BackgroundServer(app, sock) as server:
         yield server

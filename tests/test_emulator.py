@@ -7,6 +7,7 @@ import base64
 import contextlib
 import json
 import threading
+import time
 import urllib.request
 
 import boto3
@@ -19,6 +20,7 @@ from websockets.sync.client import connect
 
 from tests.emulator_support import RecordingHandler, of_type, running_emulator
 from websockets_app.emulator.limits import Limits
+from websockets_app.emulator.parity import Parity
 from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute, WebSocketSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -135,8 +137,11 @@ def test_a_refused_connect_refuses_the_upgrade_with_its_status(emulator, recorde
 # Messages and route selection
 
 
-def test_messages_without_a_matching_route_go_to_default_and_the_view_dispatches_on_the_action(emulator, recorder):
-    with connect(ws_url(emulator)) as websocket:
+def test_messages_without_a_matching_route_go_to_default_and_the_view_dispatches_on_the_action(settings, recorder):
+    with (
+        running_emulator(settings, recorder, parity=Parity(ordered_messages=True, binary_frames=True)) as emulator,
+        connect(ws_url(emulator)) as websocket,
+    ):
         websocket.send(json.dumps({"action": "whoami"}))
         websocket.send("not json")
         websocket.send(b"\x00\x01binary")
@@ -157,7 +162,10 @@ def test_messages_without_a_matching_route_go_to_default_and_the_view_dispatches
 def test_route_selection_uses_the_api_expression_and_its_routes(settings, recorder):
     api = ApiGateway.objects.create(api_name="chat", route_selection_expression="$request.body.kind", stage_name="dev")
     ApiGatewayAdditionalRoute.objects.create(api_gateway=api, route_key="whoami")
-    with running_emulator(settings, recorder) as emulator, connect(ws_url(emulator)) as websocket:
+    with (
+        running_emulator(settings, recorder, parity=Parity(ordered_messages=True)) as emulator,
+        connect(ws_url(emulator)) as websocket,
+    ):
         websocket.send(json.dumps({"kind": "whoami"}))
         websocket.send(json.dumps({"kind": "unknown", "action": "whoami"}))
         websocket.send(json.dumps({"action": "whoami"}))
@@ -171,8 +179,44 @@ def test_route_selection_uses_the_api_expression_and_its_routes(settings, record
     assert settings.WEBSOCKETS["ENDPOINT_URL"] == f"http://{emulator.app.api.domain_name}/dev"
 
 
-def test_each_connection_keeps_its_order(emulator, recorder):
+def test_a_binary_frame_closes_the_connection_with_1003_as_api_gateway_does(emulator, recorder):
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-binary-media-types.html:
+    # "If a client app sends a binary frame, API Gateway rejects it and disconnects the client with code 1003."
     with connect(ws_url(emulator)) as websocket:
+        connection_id = last_connection_id(recorder)
+        websocket.send(b"\x00\x01binary")
+        assert close_code(websocket) == (1003, "Binary frames are not supported")
+    event, _ = recorder.wait_for(of_type("DISCONNECT", connection_id))
+    assert event["requestContext"]["disconnectStatusCode"] == 1003
+    assert recorder.events("MESSAGE") == []
+
+
+def test_a_connections_messages_are_not_kept_in_order_as_on_aws(settings, lambda_handler):
+    # AWS invokes the Lambda once per message with no ordering guarantee: a slow first message does not hold
+    # back the second, which finishes first.
+    first_started = threading.Event()
+
+    def slow_first(event, context):
+        if event.get("body") == "first":
+            first_started.set()
+            time.sleep(0.5)
+        elif event.get("body") == "second":
+            assert first_started.wait(10)
+        return lambda_handler(event, context)
+
+    recorder = RecordingHandler(slow_first)
+    with running_emulator(settings, recorder) as emulator, connect(ws_url(emulator)) as websocket:
+        websocket.send("first")
+        websocket.send("second")
+        recorder.wait_for(lambda event: event.get("body") == "first")
+    assert [event["body"] for event in recorder.events("MESSAGE")] == ["second", "first"]
+
+
+def test_each_connection_keeps_its_order_when_asked_to(settings, recorder):
+    with (
+        running_emulator(settings, recorder, parity=Parity(ordered_messages=True)) as emulator,
+        connect(ws_url(emulator)) as websocket,
+    ):
         for number in range(30):
             websocket.send(json.dumps({"action": "heartbeat", "n": number}))
         recorder.wait_for(lambda event: event.get("body") == '{"action": "heartbeat", "n": 29}')
@@ -211,7 +255,10 @@ def test_pings_are_answered_while_a_connections_events_queue_up(settings, lambda
         return lambda_handler(event, context)
 
     recorder = RecordingHandler(slow_handler)
-    with running_emulator(settings, recorder) as emulator, connect(ws_url(emulator)) as websocket:
+    with (
+        running_emulator(settings, recorder, parity=Parity(ordered_messages=True)) as emulator,
+        connect(ws_url(emulator)) as websocket,
+    ):
         websocket.send("slow")
         websocket.send("queued behind it")
         pong = websocket.ping()

@@ -55,6 +55,13 @@ DEFAULTS: dict[str, Any] = {
     # send_message: connections one Lambda invocation sends to; a larger broadcast goes out in batches through
     # Zappa's asynchronous tasks (README, "Sending messages", gives the figures behind it).
     "SEND_BATCH_SIZE": 5000,
+    # The local emulator (runserver) behaves as API Gateway does by default; these relax it for development
+    # (docs: "Emulator parity"). Run one connection's messages in order (AWS gives no ordering guarantee):
+    "EMULATOR_ORDERED_MESSAGES": False,
+    # Hand binary frames to $default base64-encoded (AWS closes the connection with 1003):
+    "EMULATOR_BINARY_FRAMES": False,
+    # Seconds API Gateway waits for the Lambda before answering "Endpoint request timed out"; None: forever.
+    "EMULATOR_INTEGRATION_TIMEOUT": 29,
 }
 
 

@@ -1,8 +1,8 @@
 """The emulator's ASGI application: HTTP, WebSocket upgrades and ``@connections``, all on one port.
 
 Every request becomes the event API Gateway would send and goes to the project's ``lambda_handler`` in a worker
-thread, so Django runs exactly as on Lambda. Events of one connection are handled one after another, in order;
-events of different connections run concurrently.
+thread, so Django runs exactly as on Lambda. As on AWS, each message is its own invocation and a connection's
+messages run concurrently, with no ordering guarantee, unless ``Parity.ordered_messages`` asks for one at a time.
 """
 
 from __future__ import annotations
@@ -15,19 +15,18 @@ import ipaddress
 import json
 import logging
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from websockets_app.emulator import aws_events
 from websockets_app.emulator.aws_events import ApiIdentity
 from websockets_app.emulator.connections import ConnectionRegistry, LiveConnection
+from websockets_app.emulator.integration import INTERNAL_ERROR, Answer, Integration, LambdaFunction
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
 from websockets_app.emulator.management_api import handle_management_request
+from websockets_app.emulator.parity import AWS_PARITY, Parity
 from websockets_app.emulator.route_responses import route_response
 from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, select_route
 
@@ -35,28 +34,16 @@ __all__ = ("EmulatorApp",)
 
 logger = logging.getLogger(__name__)
 
-LambdaFunction = Callable[[dict[str, Any], Any], Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 # API Gateway closes idle and too-old connections with "going away".
 GOING_AWAY = 1001
-INTERNAL_ERROR_BODY = {"message": "Internal server error"}
+# API Gateway's answer to a binary frame: "rejects it and disconnects the client with code 1003"
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-binary-media-types.html).
+UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON = 1003, "Binary frames are not supported"
 # Messages of one connection waiting for the Lambda; past this, reading that socket pauses until one is handled.
 MAX_QUEUED_MESSAGES = 1000
-
-
-@dataclass(frozen=True)
-class LambdaContext:
-    """The few attributes of Lambda's context object that code reads."""
-
-    aws_request_id: str
-    function_name: str = "local-emulator"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:local:000000000000:function:local-emulator"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000  # API Gateway's integration timeout
 
 
 class EmulatorApp:
@@ -71,6 +58,7 @@ class EmulatorApp:
         routes: Collection[str] = (),
         one_way_routes: Collection[str] = (),
         limits: Limits = AWS_LIMITS,
+        parity: Parity = AWS_PARITY,
         workers: int = 32,
     ) -> None:
         self.lambda_handler = lambda_handler
@@ -80,8 +68,11 @@ class EmulatorApp:
         # Message routes are two-way (their answer goes back to the sender) unless provisioned one-way.
         self.one_way_routes = frozenset(one_way_routes)
         self.limits = limits
+        self.parity = parity
         self.registry = ConnectionRegistry()
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
+        self.integration = Integration(
+            lambda_handler, workers=workers, timeout_seconds=limits.integration_timeout_seconds
+        )
         self._management_path = re.compile(rf"(?:/{re.escape(api.stage)})?/@connections/(?P<id>[^/]+)")
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -95,7 +86,7 @@ class EmulatorApp:
                 await self._http(scope, receive, send)
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.integration.close()
 
     # Plain HTTP: an API Gateway REST proxy event.
 
@@ -104,10 +95,14 @@ class EmulatorApp:
         if body is None:
             status, headers, payload = _json_response(413, {"message": "Request too long"})
         else:
-            response = await self._invoke(aws_events.http_event(self.api, scope=scope, body=body))
-            status, headers, payload = (
-                _json_response(502, INTERNAL_ERROR_BODY) if response is None else _http_response(response)
-            )
+            answer = await self._invoke(aws_events.http_event(self.api, scope=scope, body=body))
+            status, headers, payload = _json_response(answer.status, {"message": answer.error})
+            if answer.response is not None:
+                try:
+                    status, headers, payload = _http_response(answer.response)
+                except UnicodeEncodeError:  # a header API Gateway cannot send either
+                    logger.error("lambda_handler answered %s with a header that is not Latin-1", scope["path"])
+                    status, headers, payload = _json_response(502, {"message": INTERNAL_ERROR})
         await _respond(send, status, headers, payload)
         self._log_http(scope, status, len(payload))
 
@@ -134,18 +129,19 @@ class EmulatorApp:
 
     async def _websocket(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await receive()  # websocket.connect
-        connection_id = _new_connection_id()
+        connection_id = aws_events.aws_id()
         connected_at = time.time()
         event = aws_events.connect_event(
             self.api, connection_id=connection_id, connected_at=int(connected_at * 1000), scope=scope
         )
-        response = await self._invoke(event)
-        status = 502 if response is None else response["statusCode"]
+        answer = await self._invoke(event)
+        response, status = answer.response, answer.status
         query = f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else ""
         self._log(f'WebSocket $connect {connection_id} "{scope["path"]}{query}" {status}')
-        if not 200 <= status < 300:
+        if response is None or not 200 <= status < 300:
             # A refused $connect answers the upgrade with the integration's status, as API Gateway does.
-            body = b"" if response is None else str(response.get("body") or "").encode()
+            text = json.dumps({"message": answer.error}) if response is None else str(response.get("body") or "")
+            body = text.encode()
             await send({"type": "websocket.http.response.start", "status": status, "headers": []})
             await send({"type": "websocket.http.response.body", "body": body})
             return
@@ -156,7 +152,7 @@ class EmulatorApp:
         connection = LiveConnection(
             connection_id=connection_id,
             source_ip=event["requestContext"]["identity"]["sourceIp"],
-            user_agent=event["headers"].get("User-Agent"),
+            user_agent=aws_events.user_agent_of(event),
             connected_at=connected_at,
             send=send,
         )
@@ -165,7 +161,8 @@ class EmulatorApp:
             code, reason = await self._serve_messages(connection, receive)
         finally:
             self.registry.remove(connection_id)
-        _, _, status = await self._invoke_for(connection, aws_events.disconnect_event, status_code=code, reason=reason)
+        _, answer = await self._invoke_for(connection, aws_events.disconnect_event, status_code=code, reason=reason)
+        status = answer.status
         self._log(f'WebSocket $disconnect {connection_id} {status} ({code} "{reason}")')
 
     async def _serve_messages(self, connection: LiveConnection, receive: Receive) -> tuple[int, str]:
@@ -207,38 +204,60 @@ class EmulatorApp:
                 continue
             if message["type"] == "websocket.disconnect":
                 return message.get("code", 1005), message.get("reason") or ""
+            if message.get("text") is None and not self.parity.binary_frames:
+                # AWS rejects binary frames: close with 1003, then wait for the close to come back.
+                closes_at = None
+                self.registry.remove(connection.connection_id)
+                self._log(f"WebSocket binary frame on {connection.connection_id}: closed with {UNSUPPORTED_DATA}")
+                try:
+                    await connection.close(UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON)
+                except OSError:
+                    return UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON
+                continue
             idle_since = loop.time()
             connection.last_active_at = time.time()
             await backlog.put(message)
 
     async def _handle_messages(self, connection: LiveConnection, backlog: asyncio.Queue[dict[str, Any] | None]) -> None:
-        """One connection's messages, one after another, in the order they came."""
-        while (message := await backlog.get()) is not None:
-            await self._handle_message(connection, message)
+        """A connection's messages: each its own invocation, as many at once as come (AWS), or one at a time."""
+        if self.parity.ordered_messages:
+            while (message := await backlog.get()) is not None:
+                await self._handle_message(connection, message)
+            return
+        in_flight = asyncio.Semaphore(MAX_QUEUED_MESSAGES)
+
+        async def handle(message: dict[str, Any]) -> None:
+            try:
+                await self._handle_message(connection, message)
+            finally:
+                in_flight.release()
+
+        async with asyncio.TaskGroup() as group:
+            while (message := await backlog.get()) is not None:
+                await in_flight.acquire()
+                group.create_task(handle(message))
 
     async def _handle_message(self, connection: LiveConnection, message: dict[str, Any]) -> None:
         body: str | bytes = message["text"] if message.get("text") is not None else message["bytes"]
         route_key = select_route(self.route_selection_expression, body, self.routes)
-        event, response, status = await self._invoke_for(
-            connection, aws_events.message_event, route_key=route_key, body=body
-        )
-        self._log(f"WebSocket {route_key} {connection.connection_id} {status}")
-        await self._answer_sender(connection, event, route_key, response)
+        event, answer = await self._invoke_for(connection, aws_events.message_event, route_key=route_key, body=body)
+        self._log(f"WebSocket {route_key} {connection.connection_id} {answer.status}")
+        await self._answer_sender(connection, event, route_key, answer)
 
     async def _answer_sender(
-        self, connection: LiveConnection, event: dict[str, Any], route_key: str, response: dict[str, Any] | None
+        self, connection: LiveConnection, event: dict[str, Any], route_key: str, answer: Answer
     ) -> None:
         """Send the sender what API Gateway sends it for the integration's answer, if anything."""
-        if response is None:
-            # What API Gateway tells the client when the integration fails, on one-way routes too.
+        if answer.response is None:
+            # What API Gateway tells the client when the integration fails or times out, on one-way routes too.
             error = {
-                **INTERNAL_ERROR_BODY,
+                "message": answer.error,
                 "connectionId": connection.connection_id,
                 "requestId": event["requestContext"]["requestId"],
             }
             frame: str | None = json.dumps(error)
         else:
-            frame = route_response(response, two_way=route_key not in self.one_way_routes, route_key=route_key)
+            frame = route_response(answer.response, two_way=route_key not in self.one_way_routes, route_key=route_key)
         if frame is not None:
             with contextlib.suppress(OSError):  # the client left meanwhile; its $disconnect follows
                 await connection.post(frame.encode())
@@ -247,27 +266,20 @@ class EmulatorApp:
 
     async def _invoke_for(
         self, connection: LiveConnection, build: Callable[..., dict[str, Any]], **fields: Any
-    ) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
-        """Build an event of an accepted connection and invoke; the event, the answer and its status."""
+    ) -> tuple[dict[str, Any], Answer]:
+        """Build an event of an accepted connection and invoke; the event and the integration's answer."""
         event = build(
             self.api,
             connection_id=connection.connection_id,
             connected_at=int(connection.connected_at * 1000),
             source_ip=connection.source_ip,
+            user_agent=connection.user_agent,
             **fields,
         )
-        response = await self._invoke(event)
-        return event, response, 502 if response is None else response["statusCode"]
+        return event, await self._invoke(event)
 
-    async def _invoke(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        """Run ``lambda_handler`` in a worker thread; ``None`` when it raised (logged with its traceback)."""
-        context = LambdaContext(aws_request_id=event["requestContext"]["requestId"])
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self.executor, self.lambda_handler, event, context)
-        except Exception:
-            logger.exception("lambda_handler raised for %s", event["requestContext"].get("routeKey", event.get("path")))
-            return None
+    async def _invoke(self, event: dict[str, Any]) -> Answer:
+        return await self.integration.invoke(event)
 
     def _log_http(self, scope: dict[str, Any], status: int, size: int) -> None:
         query = f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else ""
@@ -275,11 +287,6 @@ class EmulatorApp:
 
     def _log(self, line: str) -> None:
         logger.info("[%s] %s", time.strftime("%d/%b/%Y %H:%M:%S"), line)
-
-
-def _new_connection_id() -> str:
-    """Shaped like API Gateway's ids (16 characters ending in '='), safe in a URL path."""
-    return base64.b64encode(secrets.token_bytes(11), altchars=b"-_").decode("ascii")
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

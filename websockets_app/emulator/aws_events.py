@@ -1,23 +1,45 @@
 """ASGI requests -> the events API Gateway would send for them (pure functions).
 
-The shapes follow API Gateway's documentation: a WebSocket API sends the browser's headers, cookies and query
-string with ``$connect`` only, a MESSAGE carries just the frame's body, ``$disconnect`` a few near-empty headers
-and the close code and reason. Plain HTTP becomes a REST API (v1) proxy event, what Zappa's API sends.
+The shapes follow API Gateway's documentation ("Input format of a Lambda function for proxy integration for
+WebSocket APIs", and the REST API proxy input format) and the captures of real events in ``tests/real_events``,
+which the test suite compares these events with key by key: a WebSocket API sends the browser's headers (in the
+browser's casing, without the hop-by-hop ``Upgrade``/``Connection``), cookies and query string with ``$connect``
+only, a MESSAGE carries just the frame's body, ``$disconnect`` a few near-empty headers and the close code and
+reason; ``identity.userAgent`` repeats the handshake's ``User-Agent`` on every event and is left out when there
+was none. Plain HTTP becomes a REST API (v1) proxy event, what Zappa's API sends.
 """
 
 from __future__ import annotations
 
 import base64
-import itertools
+import secrets
 import time
+import uuid
 from dataclasses import dataclass
-from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ("ApiIdentity", "connect_event", "disconnect_event", "http_event", "message_event")
+__all__ = (
+    "ACCOUNT_ID",
+    "NO_STATUS_REASON",
+    "ApiIdentity",
+    "aws_id",
+    "connect_event",
+    "disconnect_event",
+    "http_event",
+    "message_event",
+    "request_time",
+)
 
-_request_ids = itertools.count(1)
+# The account the emulated API lives in (the Lambda context's ARN uses it too).
+ACCOUNT_ID = "000000000000"
+# What API Gateway gives as disconnectReason when the client's close frame carried no status (code 1005).
+NO_STATUS_CODE, NO_STATUS_REASON = 1005, "Client-side close frame status not set"
+# Connection-level headers a proxy does not pass on (RFC 9110, 7.6.1); API Gateway's $connect has none of them.
+_HOP_BY_HOP = frozenset(
+    {"connection", "upgrade", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding"}
+)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -29,18 +51,33 @@ class ApiIdentity:
     domain_name: str
 
 
+def aws_id() -> str:
+    """An id shaped like API Gateway's connection, request and message ids (16 characters ending in '=')."""
+    return base64.b64encode(secrets.token_bytes(11), altchars=b"-_").decode("ascii")
+
+
+def request_time(epoch_seconds: float) -> str:
+    """``requestTime`` as API Gateway writes it: ``20/Jan/2024:11:55:00 +0000`` (UTC, English month names)."""
+    moment = time.gmtime(epoch_seconds)
+    return f"{moment.tm_mday:02d}/{_MONTHS[moment.tm_mon - 1]}/{time.strftime('%Y:%H:%M:%S', moment)} +0000"
+
+
+def user_agent_of(event: dict[str, Any]) -> str | None:
+    """The handshake's ``User-Agent`` (any casing) of a ``$connect`` event, which later events repeat."""
+    return _header(event["headers"], "user-agent")
+
+
 def connect_event(api: ApiIdentity, *, connection_id: str, connected_at: int, scope: dict[str, Any]) -> dict[str, Any]:
     headers, multi_value_headers = _headers(scope)
-    headers.setdefault("Host", api.domain_name)
-    multi_value_headers.setdefault("Host", [api.domain_name])
+    headers = {name: value for name, value in headers.items() if name.lower() not in _HOP_BY_HOP}
+    multi_value_headers = {name: values for name, values in multi_value_headers.items() if name in headers}
     source_ip = _source_ip(scope)
-    headers["X-Forwarded-For"] = source_ip
-    multi_value_headers["X-Forwarded-For"] = [source_ip]
+    _add_proxy_headers(headers, multi_value_headers, api=api, scope=scope, source_ip=source_ip)
     event: dict[str, Any] = {
         "headers": headers,
         "multiValueHeaders": multi_value_headers,
         "requestContext": _websocket_context(
-            api, "CONNECT", "$connect", connection_id, connected_at, source_ip, headers.get("User-Agent")
+            api, "CONNECT", "$connect", connection_id, connected_at, source_ip, _header(headers, "user-agent")
         ),
         "isBase64Encoded": False,
     }
@@ -57,22 +94,30 @@ def message_event(
     connection_id: str,
     connected_at: int,
     source_ip: str,
+    user_agent: str | None,
     route_key: str,
     body: str | bytes,
 ) -> dict[str, Any]:
-    context = _websocket_context(api, "MESSAGE", route_key, connection_id, connected_at, source_ip, None)
-    context["messageId"] = f"local-message-{next(_request_ids)}="
+    context = _websocket_context(api, "MESSAGE", route_key, connection_id, connected_at, source_ip, user_agent)
+    context["messageId"] = aws_id()
     if isinstance(body, bytes):
         return {"requestContext": context, "body": base64.b64encode(body).decode("ascii"), "isBase64Encoded": True}
     return {"requestContext": context, "body": body, "isBase64Encoded": False}
 
 
 def disconnect_event(
-    api: ApiIdentity, *, connection_id: str, connected_at: int, source_ip: str, status_code: int, reason: str
+    api: ApiIdentity,
+    *,
+    connection_id: str,
+    connected_at: int,
+    source_ip: str,
+    user_agent: str | None,
+    status_code: int,
+    reason: str,
 ) -> dict[str, Any]:
-    context = _websocket_context(api, "DISCONNECT", "$disconnect", connection_id, connected_at, source_ip, None)
+    context = _websocket_context(api, "DISCONNECT", "$disconnect", connection_id, connected_at, source_ip, user_agent)
     context["disconnectStatusCode"] = status_code
-    context["disconnectReason"] = reason
+    context["disconnectReason"] = NO_STATUS_REASON if status_code == NO_STATUS_CODE and not reason else reason
     headers = {"Host": api.domain_name, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
     return {
         "headers": headers,
@@ -83,36 +128,48 @@ def disconnect_event(
 
 
 def http_event(api: ApiIdentity, *, scope: dict[str, Any], body: bytes) -> dict[str, Any]:
-    """A REST API proxy event with no stage in the path, as behind a custom domain mapped at its root."""
+    """A REST API proxy event with no stage in the path, as behind a custom domain mapped at its root.
+
+    Zappa's REST API has two resources: ``/`` (no path parameters) and ``/{proxy+}`` for every other path.
+    """
     headers, multi_value_headers = _headers(scope)
     query, multi_value_query = _query(scope)
     path = scope["path"]
     source_ip = _source_ip(scope)
+    _add_proxy_headers(headers, multi_value_headers, api=api, scope=scope, source_ip=source_ip)
+    resource = "/" if path == "/" else "/{proxy+}"
     try:
         text_body, is_base64 = body.decode("utf-8"), False
     except UnicodeDecodeError:
         text_body, is_base64 = base64.b64encode(body).decode("ascii"), True
+    now = time.time()
+    domain_name = headers.get("Host", api.domain_name)
     return {
-        "resource": "/{proxy+}",
+        "resource": resource,
         "path": path,
         "httpMethod": scope["method"],
         "headers": headers,
         "multiValueHeaders": multi_value_headers,
         "queryStringParameters": query or None,
         "multiValueQueryStringParameters": multi_value_query or None,
-        "pathParameters": {"proxy": path.lstrip("/")},
+        "pathParameters": None if path == "/" else {"proxy": path.lstrip("/")},
         "stageVariables": None,
         "requestContext": {
-            "resourcePath": "/{proxy+}",
+            "resourceId": secrets.token_hex(3),
+            "resourcePath": resource,
             "httpMethod": scope["method"],
+            "extendedRequestId": aws_id(),
+            "requestTime": request_time(now),
             "path": path,
-            "stage": api.stage,
-            "domainName": headers.get("Host", api.domain_name),
-            "apiId": api.api_id,
-            "requestId": f"local-request-{next(_request_ids)}",
-            "requestTimeEpoch": int(time.time() * 1000),
+            "accountId": ACCOUNT_ID,
             "protocol": f"HTTP/{scope.get('http_version', '1.1')}",
-            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent")},
+            "stage": api.stage,
+            "domainPrefix": domain_name.split(".", 1)[0],
+            "requestTimeEpoch": int(now * 1000),
+            "requestId": str(uuid.uuid4()),
+            "identity": _rest_identity(source_ip, headers.get("User-Agent")),
+            "domainName": domain_name,
+            "apiId": api.api_id,
         },
         "body": text_body,
         "isBase64Encoded": is_base64,
@@ -128,18 +185,19 @@ def _websocket_context(
     source_ip: str,
     user_agent: str | None,
 ) -> dict[str, Any]:
-    request_id = f"local-request-{next(_request_ids)}="
+    request_id = aws_id()
     now = time.time()
+    identity = {"sourceIp": source_ip} if user_agent is None else {"userAgent": user_agent, "sourceIp": source_ip}
     return {
         "routeKey": route_key,
         "eventType": event_type,
         "extendedRequestId": request_id,
-        "requestTime": formatdate(now, usegmt=True),
+        "requestTime": request_time(now),
         "messageDirection": "IN",
         "stage": api.stage,
         "connectedAt": connected_at,
         "requestTimeEpoch": int(now * 1000),
-        "identity": {"userAgent": user_agent, "sourceIp": source_ip},
+        "identity": identity,
         "requestId": request_id,
         "domainName": api.domain_name,
         "connectionId": connection_id,
@@ -148,14 +206,71 @@ def _websocket_context(
 
 
 def _headers(scope: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """ASGI's lower-cased header pairs, in the capitalisation browsers send and AWS passes on."""
+    """The request's headers as API Gateway passes them on: the last value, and every value."""
     multi: dict[str, list[str]] = {}
     for raw_name, raw_value in scope["headers"]:
-        name = "-".join(part.capitalize() for part in raw_name.decode("latin-1").split("-"))
-        multi.setdefault(name, []).append(raw_value.decode("latin-1"))
+        multi.setdefault(_browser_case(raw_name.decode("latin-1")), []).append(raw_value.decode("latin-1"))
     if "Cookie" in multi:
         multi["Cookie"] = ["; ".join(multi["Cookie"])]
     return {name: values[-1] for name, values in multi.items()}, multi
+
+
+def _browser_case(name: str) -> str:
+    """A header name in the casing browsers send it, which API Gateway keeps (``Sec-WebSocket-Key``).
+
+    The server hands the emulator lower-cased names, so the client's own casing is gone: browsers write each part
+    capitalised, ``WebSocket`` as one word, and client hints (``sec-ch-ua``) in lower case.
+    """
+    lowered = name.lower()
+    if lowered.startswith("sec-ch-"):
+        return lowered
+    return "-".join("WebSocket" if part == "websocket" else part.capitalize() for part in lowered.split("-"))
+
+
+def _header(headers: dict[str, str], lower_name: str) -> str | None:
+    return next((value for name, value in headers.items() if name.lower() == lower_name), None)
+
+
+def _add_proxy_headers(
+    headers: dict[str, str], multi: dict[str, list[str]], *, api: ApiIdentity, scope: dict[str, Any], source_ip: str
+) -> None:
+    """What API Gateway adds in front of the integration: Host, the X-Forwarded-* headers and a trace id.
+
+    The port and scheme are the ones the client really used (the emulator speaks plain HTTP), so Django's
+    ``SECURE_PROXY_SSL_HEADER`` never takes a local request for HTTPS.
+    """
+    forwarded_for = _header(headers, "x-forwarded-for")
+    server = scope.get("server") or (None, None)
+    added = {
+        "Host": _header(headers, "host") or api.domain_name,
+        "X-Amzn-Trace-Id": f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}",
+        "X-Forwarded-For": source_ip if not forwarded_for else f"{forwarded_for}, {source_ip}",
+        "X-Forwarded-Port": str(server[1] or (443 if scope.get("scheme") in {"https", "wss"} else 80)),
+        "X-Forwarded-Proto": "https" if scope.get("scheme") in {"https", "wss"} else "http",
+    }
+    for name, value in added.items():
+        for existing in [key for key in headers if key.lower() == name.lower()]:
+            del headers[existing]
+            multi.pop(existing, None)
+        headers[name] = value
+        multi[name] = [value]
+
+
+def _rest_identity(source_ip: str, user_agent: str | None) -> dict[str, Any]:
+    """A REST API's ``requestContext.identity`` for an unauthenticated caller: every field, most of them null."""
+    unknown = (
+        "cognitoIdentityPoolId",
+        "accountId",
+        "cognitoIdentityId",
+        "caller",
+        "principalOrgId",
+        "accessKey",
+        "cognitoAuthenticationType",
+        "cognitoAuthenticationProvider",
+        "userArn",
+        "user",
+    )
+    return {**dict.fromkeys(unknown), "sourceIp": source_ip, "userAgent": user_agent}
 
 
 def _query(scope: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[str]]]:

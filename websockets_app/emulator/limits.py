@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from websockets_app import aws_limits
+from websockets_app.conf import conf
 
-__all__ = ("AWS_LIMITS", "Limits")
+__all__ = ("AWS_LIMITS", "Limits", "limits_from_settings")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,13 @@ class Limits:
     lifetime_seconds: float = aws_limits.MAX_CONNECTION_DURATION.total_seconds()
     # What a Lambda accepts as a request payload (synchronous invocation).
     http_body_bytes: int = aws_limits.SYNC_INVOKE_PAYLOAD_BYTES
+    # How long API Gateway waits for the integration; None waits forever.
+    integration_timeout_seconds: float | None = aws_limits.INTEGRATION_TIMEOUT.total_seconds()
 
 
 AWS_LIMITS = Limits()
+
+
+def limits_from_settings() -> Limits:
+    """AWS's limits, with the timeout of ``WEBSOCKETS["EMULATOR_INTEGRATION_TIMEOUT"]``."""
+    return replace(AWS_LIMITS, integration_timeout_seconds=conf.EMULATOR_INTEGRATION_TIMEOUT)

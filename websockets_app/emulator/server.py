@@ -20,7 +20,8 @@ from django.utils.module_loading import import_string
 from websockets_app.conf import conf
 from websockets_app.emulator.app import EmulatorApp, LambdaFunction
 from websockets_app.emulator.aws_events import ApiIdentity
-from websockets_app.emulator.limits import AWS_LIMITS, Limits
+from websockets_app.emulator.limits import Limits, limits_from_settings
+from websockets_app.emulator.parity import Parity, parity_from_settings
 from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, evaluate
 
 __all__ = (
@@ -65,10 +66,14 @@ def build_app(
     sock: socket.socket,
     *,
     lambda_handler: LambdaFunction | None = None,
-    limits: Limits = AWS_LIMITS,
+    limits: Limits | None = None,
+    parity: Parity | None = None,
     workers: int = 32,
 ) -> EmulatorApp:
-    """The emulator for the socket it listens on, playing the first ``ApiGateway`` row when there is one."""
+    """The emulator for the socket it listens on, playing the first ``ApiGateway`` row when there is one.
+
+    ``limits`` and ``parity`` default to AWS's, relaxed by the ``WEBSOCKETS["EMULATOR_*"]`` settings.
+    """
     host, port = sock.getsockname()[:2]
     domain_name = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     expression, routes, stage = _api_row_settings()
@@ -78,7 +83,8 @@ def build_app(
         api=ApiIdentity(api_id=LOCAL_API_ID, stage=stage, domain_name=domain_name),
         route_selection_expression=expression,
         routes=routes,
-        limits=limits,
+        limits=limits or limits_from_settings(),
+        parity=parity or parity_from_settings(),
         workers=workers,
     )
 

@@ -113,11 +113,12 @@ class WebSocketConnection:
         )
         return self.disconnect_response
 
-    def _event_fields(self) -> dict[str, str]:
+    def _event_fields(self) -> dict[str, Any]:
         client = self.client
         return {
             "connection_id": self.connection_id,
             "source_ip": client.source_ip,
+            "user_agent": self._stub_connection.user_agent,
             "api_id": client.api_id,
             "stage": client.stage,
             "domain_name": client.domain_name,
@@ -134,7 +135,8 @@ class WebSocketTestClient:
     ``lambda_handler`` is the function Lambda calls, or its dotted path; by default one is built around the
     project's Django WSGI application, as ``project.lambda_handler`` does. Use the client as a context manager to
     also capture messages sent outside its events (from test code, a task, a signal receiver). ``two_way=False``
-    plays an API whose message routes are one-way: nothing the handler returns reaches the sender.
+    plays an API whose message routes are one-way: nothing the handler returns reaches the sender. ``user_agent`` is
+    the handshake's ``User-Agent`` (none by default, like a script's); API Gateway repeats it on every event.
     """
 
     def __init__(
@@ -146,9 +148,11 @@ class WebSocketTestClient:
         domain_name: str = DOMAIN_NAME,
         source_ip: str = "203.0.113.7",
         two_way: bool = True,
+        user_agent: str | None = None,
     ) -> None:
         self._lambda_handler = lambda_handler
         self.two_way = two_way
+        self.user_agent = user_agent
         self.api_id = api_id
         self.stage = stage
         self.domain_name = domain_name
@@ -197,6 +201,7 @@ class WebSocketTestClient:
             stage=self.stage,
             domain_name=self.domain_name,
             connected_at=connected_at,
+            user_agent=self.user_agent,
         )
         connection = WebSocketConnection(
             self, connection_id, connected_at, self.invoke(event), user_agent=event["headers"].get("User-Agent")

@@ -1,6 +1,8 @@
 """API Gateway WebSocket events, written from AWS's documented shapes, for driving the real ``lambda_handler``.
 
 The test client builds its events here; tests that need an event by hand (a malformed one, say) use these too.
+The project's suite checks them key by key against captures of real events (``tests/real_events``): the same
+keys, value types and header casing. ``identity.userAgent`` is there only when the handshake had a user agent.
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 import base64
 import itertools
 from typing import Any
+
+from websockets_app.emulator.aws_events import request_time
 
 __all__ = ("API_ID", "DOMAIN_NAME", "REGION", "STAGE", "connect_event", "disconnect_event", "message_event")
 
@@ -29,19 +33,21 @@ def _websocket_context(
     stage: str = STAGE,
     domain_name: str = DOMAIN_NAME,
     connected_at: int = CONNECTED_AT,
+    user_agent: str | None = None,
 ) -> dict[str, Any]:
     """The ``requestContext`` every WebSocket event carries; the event builders take its keyword arguments."""
     request_id = f"req{next(_request_ids):08d}="
+    identity = {"sourceIp": source_ip} if user_agent is None else {"userAgent": user_agent, "sourceIp": source_ip}
     return {
         "routeKey": route_key,
         "eventType": event_type,
         "extendedRequestId": request_id,
-        "requestTime": "14/Nov/2023:22:13:20 +0000",
+        "requestTime": request_time((connected_at + 5) / 1000),
         "messageDirection": "IN",
         "stage": stage,
         "connectedAt": connected_at,
         "requestTimeEpoch": connected_at + 5,
-        "identity": {"userAgent": None, "sourceIp": source_ip},
+        "identity": identity,
         "requestId": request_id,
         "domainName": domain_name,
         "connectionId": connection_id,
@@ -59,7 +65,8 @@ def connect_event(
 ) -> dict[str, Any]:
     """A $connect event: the only one with the browser's headers, cookies and query string.
 
-    ``connection`` takes ``connection_id``, ``source_ip``, ``api_id``, ``stage``, ``domain_name``, ``connected_at``.
+    ``connection`` takes ``connection_id``, ``source_ip``, ``api_id``, ``stage``, ``domain_name``, ``connected_at``
+    and ``user_agent`` (sent as the ``User-Agent`` header, and repeated in ``identity`` as AWS does).
     """
     context = _websocket_context(event_type="CONNECT", route_key="$connect", **connection)
     all_headers = {
@@ -74,9 +81,14 @@ def connect_event(
     }
     if origin is not None:
         all_headers["Origin"] = origin
+    if connection.get("user_agent") is not None:
+        all_headers["User-Agent"] = connection["user_agent"]
     if cookies:
         all_headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
     all_headers.update(headers or {})
+    user_agent = next((value for name, value in all_headers.items() if name.lower() == "user-agent"), None)
+    if user_agent is not None:
+        context["identity"] = {**context["identity"], "userAgent": user_agent}
     event: dict[str, Any] = {
         "headers": all_headers,
         "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
