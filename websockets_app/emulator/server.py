@@ -22,7 +22,7 @@ from websockets_app.emulator.app import EmulatorApp, LambdaFunction
 from websockets_app.emulator.aws_events import ApiIdentity
 from websockets_app.emulator.limits import Limits, limits_from_settings
 from websockets_app.emulator.parity import Parity, parity_from_settings
-from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, evaluate
+from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, validate
 
 __all__ = (
     "LOCAL_API_ID",
@@ -77,7 +77,7 @@ def build_app(
     host, port = sock.getsockname()[:2]
     domain_name = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     expression, routes, stage = _api_row_settings()
-    evaluate(expression, {})  # fails early on an expression the emulator cannot evaluate
+    validate(expression)  # fails early on an expression the emulator cannot evaluate
     return EmulatorApp(
         lambda_handler or load_lambda_handler(),
         api=ApiIdentity(api_id=LOCAL_API_ID, stage=stage, domain_name=domain_name),
