@@ -15,6 +15,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.emulator_support import RecordingHandler, running_emulator
+from websockets_app.emulator.connection_rate import ConnectionRate
 from websockets_app.emulator.limits import Limits
 from websockets_app.emulator.parity import Parity
 
@@ -150,9 +151,10 @@ def test_the_emulator_behaves_as_aws_unless_the_settings_relax_it(settings):
     sock = bind("127.0.0.1", 0)
     try:
         app = build_app(sock, lambda_handler=lambda event, context: None)
-        assert (app.parity, app.limits.integration_timeout_seconds) == (
-            Parity(ordered_messages=False, binary_frames=False),
+        assert (app.parity, app.limits.integration_timeout_seconds, app.limits.connections_per_second) == (
+            Parity(ordered_messages=False, binary_frames=False, require_signature=True, throttle_share=0),
             29,
+            500,
         )
         app.close()
         settings.WEBSOCKETS = {
@@ -160,12 +162,45 @@ def test_the_emulator_behaves_as_aws_unless_the_settings_relax_it(settings):
             "EMULATOR_ORDERED_MESSAGES": True,
             "EMULATOR_BINARY_FRAMES": True,
             "EMULATOR_INTEGRATION_TIMEOUT": None,
+            "EMULATOR_REQUIRE_SIGNATURE": False,
+            "EMULATOR_THROTTLE_SHARE": 0.1,
+            "EMULATOR_CONNECTIONS_PER_SECOND": None,
         }
         app = build_app(sock, lambda_handler=lambda event, context: None)
-        assert (app.parity, app.limits.integration_timeout_seconds) == (
-            Parity(ordered_messages=True, binary_frames=True),
+        assert (app.parity, app.limits.integration_timeout_seconds, app.limits.connections_per_second) == (
+            Parity(ordered_messages=True, binary_frames=True, require_signature=False, throttle_share=0.1),
+            None,
             None,
         )
         app.close()
     finally:
         sock.close()
+
+
+# New connections per second ("Amazon API Gateway quotas": 500 per account and region), shrunk to 2 here.
+
+
+def test_connections_over_the_accounts_rate_are_refused_429_before_any_connect(settings, lambda_handler):
+    recorder = RecordingHandler(lambda_handler)
+    with running_emulator(settings, recorder, Limits(connections_per_second=2)) as emulator:
+        with connect(ws_url(emulator)), connect(ws_url(emulator)):
+            with pytest.raises(InvalidStatus) as refused, connect(ws_url(emulator)):
+                pass
+            connects_seen = len(recorder.events("CONNECT"))
+        threading.Event().wait(0.6)  # one token back at 2 per second
+        with connect(ws_url(emulator)):
+            pass
+    assert refused.value.response.status_code == 429
+    assert json.loads(refused.value.response.body) == {"message": "Too Many Requests"}
+    assert connects_seen == 2
+
+
+def test_the_connection_rate_is_a_token_bucket():
+    now = [0.0]
+    rate = ConnectionRate(3, clock=lambda: now[0])
+    assert [rate.allow() for _ in range(4)] == [True, True, True, False]
+    now[0] = 0.34  # a third of a second: one token
+    assert [rate.allow(), rate.allow()] == [True, False]
+    now[0] = 10.0  # never more than a second's worth
+    assert [rate.allow() for _ in range(4)] == [True, True, True, False]
+    assert all(ConnectionRate(None).allow() for _ in range(1000))

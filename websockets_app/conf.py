@@ -60,8 +60,14 @@ DEFAULTS: dict[str, Any] = {
     "EMULATOR_ORDERED_MESSAGES": False,
     # Hand binary frames to $default base64-encoded (AWS closes the connection with 1003):
     "EMULATOR_BINARY_FRAMES": False,
+    # Refuse @connections calls without a valid SigV4 signature, as AWS does (403 ForbiddenException):
+    "EMULATOR_REQUIRE_SIGNATURE": True,
+    # Share (0 to 1) of @connections calls answered 429 LimitExceededException, to exercise retries locally:
+    "EMULATOR_THROTTLE_SHARE": 0.0,
     # Seconds API Gateway waits for the Lambda before answering "Endpoint request timed out"; None: forever.
     "EMULATOR_INTEGRATION_TIMEOUT": 29,
+    # New connections accepted per second, as AWS's quota (500 per account and region); None: no limit.
+    "EMULATOR_CONNECTIONS_PER_SECOND": 500,
 }
 
 

@@ -22,13 +22,16 @@ from urllib.parse import unquote
 
 from websockets_app.emulator import aws_events
 from websockets_app.emulator.aws_events import ApiIdentity
+from websockets_app.emulator.connection_rate import ConnectionRate
 from websockets_app.emulator.connections import ConnectionRegistry, LiveConnection
 from websockets_app.emulator.integration import INTERNAL_ERROR, Answer, Integration, LambdaFunction
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
-from websockets_app.emulator.management_api import handle_management_request
+from websockets_app.emulator.management_api import ManagementResponse, error_response, handle_management_request
 from websockets_app.emulator.parity import AWS_PARITY, Parity
 from websockets_app.emulator.route_responses import route_response
 from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, select_route
+from websockets_app.emulator.signatures import SignatureChecker, SignedRequest
+from websockets_app.emulator.throttling import Throttle
 
 __all__ = ("EmulatorApp",)
 
@@ -70,6 +73,9 @@ class EmulatorApp:
         self.limits = limits
         self.parity = parity
         self.registry = ConnectionRegistry()
+        self.signatures = SignatureChecker() if parity.require_signature else None
+        self.throttle = Throttle(parity.throttle_share)
+        self.connection_rate = ConnectionRate(limits.connections_per_second)
         self.integration = Integration(
             lambda_handler, workers=workers, timeout_seconds=limits.integration_timeout_seconds
         )
@@ -115,7 +121,7 @@ class EmulatorApp:
         if not client or not ipaddress.ip_address(client[0]).is_loopback:
             result_status, error_type, content = 403, "ForbiddenException", b'{"message": "Forbidden"}'
         else:
-            result = await handle_management_request(
+            result = self._management_gate(scope, body) or await handle_management_request(
                 self.registry, method=scope["method"], connection_id=connection_id, body=body, limits=self.limits
             )
             result_status, error_type, content = result.status, result.error_type, result.body
@@ -125,10 +131,39 @@ class EmulatorApp:
         await _respond(send, result_status, headers, content)
         self._log(f'"{scope["method"]} {scope["path"]}" {result_status}')
 
+    def _management_gate(self, scope: dict[str, Any], body: bytes | None) -> ManagementResponse | None:
+        """What AWS refuses before a call reaches a connection: a bad signature, then throttling.
+
+        A body over the limit is refused with 413 by the management API's own rules, unread and so unchecked.
+        """
+        if body is not None and self.signatures is not None:
+            problem = self.signatures.problem(
+                SignedRequest(
+                    method=scope["method"],
+                    raw_path=scope["raw_path"].decode("latin-1"),
+                    query_string=scope["query_string"].decode("latin-1"),
+                    headers=[(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
+                    body=body,
+                )
+            )
+            if problem:
+                return error_response(403, "ForbiddenException", problem)
+        if self.throttle.next_call_throttled():
+            return error_response(429, "LimitExceededException", "Rate exceeded")
+        return None
+
     # WebSockets: $connect, then one MESSAGE event per message, then $disconnect.
 
     async def _websocket(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await receive()  # websocket.connect
+        if not self.connection_rate.allow():
+            # Over the account's new-connection rate: refused before any $connect reaches the Lambda.
+            self._log(
+                f'WebSocket "{scope["path"]}" 429 (over {self.limits.connections_per_second:g} new connections/s)'
+            )
+            await send({"type": "websocket.http.response.start", "status": 429, "headers": []})
+            await send({"type": "websocket.http.response.body", "body": b'{"message": "Too Many Requests"}'})
+            return
         connection_id = aws_events.aws_id()
         connected_at = time.time()
         event = aws_events.connect_event(

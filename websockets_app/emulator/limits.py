@@ -22,11 +22,17 @@ class Limits:
     http_body_bytes: int = aws_limits.SYNC_INVOKE_PAYLOAD_BYTES
     # How long API Gateway waits for the integration; None waits forever.
     integration_timeout_seconds: float | None = aws_limits.INTEGRATION_TIMEOUT.total_seconds()
+    # New connections per second per account and region; None: no limit.
+    connections_per_second: float | None = aws_limits.NEW_CONNECTIONS_PER_SECOND
 
 
 AWS_LIMITS = Limits()
 
 
 def limits_from_settings() -> Limits:
-    """AWS's limits, with the timeout of ``WEBSOCKETS["EMULATOR_INTEGRATION_TIMEOUT"]``."""
-    return replace(AWS_LIMITS, integration_timeout_seconds=conf.EMULATOR_INTEGRATION_TIMEOUT)
+    """AWS's limits, with the timeout and connection rate of ``WEBSOCKETS["EMULATOR_*"]``."""
+    return replace(
+        AWS_LIMITS,
+        integration_timeout_seconds=conf.EMULATOR_INTEGRATION_TIMEOUT,
+        connections_per_second=conf.EMULATOR_CONNECTIONS_PER_SECOND,
+    )

@@ -1,7 +1,8 @@
 """The ``@connections`` management API: ``POST``, ``GET`` and ``DELETE /@connections/{id}``, as AWS answers them.
 
 boto3's ``apigatewaymanagementapi`` client works against it unchanged: errors carry the ``x-amzn-ErrorType`` header
-botocore turns into ``GoneException``, ``PayloadTooLargeException`` and ``ForbiddenException``.
+botocore turns into ``GoneException``, ``PayloadTooLargeException``, ``ForbiddenException`` and
+``LimitExceededException`` (the signature and throttling live in ``signatures`` and ``throttling``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from datetime import UTC, datetime
 from websockets_app.emulator.connections import ConnectionRegistry
 from websockets_app.emulator.limits import Limits
 
-__all__ = ("DISCONNECT_CODE", "ManagementResponse", "connection_info", "handle_management_request", "refusal")
+__all__ = (
+    "DISCONNECT_CODE",
+    "ManagementResponse",
+    "connection_info",
+    "error_response",
+    "handle_management_request",
+    "refusal",
+)
 
 # What API Gateway sends the client when the app deletes its connection.
 DISCONNECT_CODE, DISCONNECT_REASON = 1000, "Connection closed by the server"
@@ -33,11 +41,12 @@ def refusal(method: str, *, is_open: bool, body: bytes | None, limits: Limits) -
     (``websockets_app.testing.management_api``) answers by these rules too, so both behave as AWS does.
     """
     if method not in {"POST", "GET", "DELETE"}:
-        return _error(405, "MethodNotAllowedException", f"Method {method} is not allowed on @connections.")
+        # API Gateway's answer to a method it has no route for (there is no MethodNotAllowed error type).
+        return error_response(403, "ForbiddenException", "Missing Authentication Token")
     if not is_open:
-        return _error(410, "GoneException", "The connection is unknown or closed.")
+        return error_response(410, "GoneException", "The connection is unknown or closed.")
     if method == "POST" and body is None:
-        return _error(413, "PayloadTooLargeException", f"Message too long: over {limits.message_bytes} bytes.")
+        return error_response(413, "PayloadTooLargeException", f"Message too long: over {limits.message_bytes} bytes.")
     return None
 
 
@@ -76,11 +85,12 @@ async def handle_management_request(
         await connection.post(body)
     except OSError:  # the client went away while we were sending
         registry.remove(connection_id)
-        return _error(410, "GoneException", "The connection is unknown or closed.")
+        return error_response(410, "GoneException", "The connection is unknown or closed.")
     return ManagementResponse(200)
 
 
-def _error(status: int, error_type: str, message: str) -> ManagementResponse:
+def error_response(status: int, error_type: str, message: str) -> ManagementResponse:
+    """An error as AWS sends it: the status, ``x-amzn-ErrorType`` (botocore's exception) and ``{"message"}``."""
     return ManagementResponse(status, json.dumps({"message": message}).encode(), error_type)
 
 

@@ -22,6 +22,17 @@ class Parity:
     # AWS rejects binary frames and closes with 1003 (docs: "Binary media types for WebSocket APIs"): True hands
     # them to $default base64-encoded instead.
     binary_frames: bool = False
+    # AWS refuses @connections calls without a valid SigV4 signature (403 ForbiddenException): False accepts any
+    # caller on this machine.
+    require_signature: bool = True
+    # Share (0 to 1) of @connections calls answered 429 LimitExceededException, as AWS does under load; exactly
+    # that share, spread evenly, so retries and SendResult can be watched locally. AWS's own share: none, until
+    # the account's rate is reached.
+    throttle_share: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.throttle_share <= 1:
+            raise ValueError(f"EMULATOR_THROTTLE_SHARE must be between 0 and 1, not {self.throttle_share!r}.")
 
 
 AWS_PARITY = Parity()
@@ -32,5 +43,7 @@ def parity_from_settings() -> Parity:
     values: dict[str, Any] = {
         "ordered_messages": bool(conf.EMULATOR_ORDERED_MESSAGES),
         "binary_frames": bool(conf.EMULATOR_BINARY_FRAMES),
+        "require_signature": bool(conf.EMULATOR_REQUIRE_SIGNATURE),
+        "throttle_share": float(conf.EMULATOR_THROTTLE_SHARE),
     }
     return Parity(**values)
