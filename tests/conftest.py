@@ -16,6 +16,23 @@ def lambda_handler():
 
 
 @pytest.fixture
+def recorder(lambda_handler):
+    """The real lambda_handler, recording each event and its answer (tests.emulator_support.RecordingHandler)."""
+    from tests.emulator_support import RecordingHandler
+
+    return RecordingHandler(lambda_handler)
+
+
+@pytest.fixture
+def emulator(settings, recorder):
+    """The emulator on a free loopback port, in front of ``recorder``, the app's settings pointed at it."""
+    from tests.emulator_support import running_emulator
+
+    with running_emulator(settings, recorder) as server:
+        yield server
+
+
+@pytest.fixture
 def websocket_client(db):
     """The app's own test client, driving the project's real lambda_handler."""
     with WebSocketTestClient("project.lambda_handler.lambda_handler") as client:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import threading
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from django.db import connections
 
+from websockets_app import messaging
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
 from websockets_app.emulator.parity import AWS_PARITY, Parity
 from websockets_app.emulator.server import BackgroundServer, bind, build_app, emulator_settings
@@ -70,9 +75,22 @@ def running_emulator(
     limits: Limits = AWS_LIMITS,
     parity: Parity = AWS_PARITY,
 ) -> Iterator[BackgroundServer]:
-    """The emulator on a free loopback port, with the app's settings pointed at it for the test's duration."""
+    """The emulator on a free loopback port, with the app's settings pointed at it for the test's duration.
+
+    The app's sender starts afresh, as in a new process: its cached session may hold the placeholder credentials of
+    an earlier test's moto, which the emulator (checking signatures against this process's credentials) refuses.
+    """
+    messaging._boto3_session.cache_clear()
+    messaging._clients.clear()
     sock = bind("127.0.0.1", 0)
     app = build_app(sock, lambda_handler=handler, limits=limits, parity=parity, workers=16)
     settings.WEBSOCKETS = {**settings.WEBSOCKETS, **emulator_settings(app)}
     with BackgroundServer(app, sock) as server:
         yield server
+
+
+def signed_request(method: str, url: str, data: bytes = b"") -> urllib.request.Request:
+    """A urllib request signed with SigV4 for execute-api by this process's credentials, as boto3 would sign it."""
+    request = AWSRequest(method=method, url=url, data=data)
+    SigV4Auth(boto3.Session().get_credentials(), "execute-api", "us-east-1").add_auth(request)
+    return urllib.request.Request(url, data=data, method=method, headers=dict(request.headers))

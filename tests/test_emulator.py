@@ -18,23 +18,12 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from tests.emulator_support import RecordingHandler, of_type, running_emulator
+from tests.emulator_support import RecordingHandler, of_type, running_emulator, signed_request
 from websockets_app.emulator.limits import Limits
 from websockets_app.emulator.parity import Parity
 from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute, WebSocketSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def recorder(lambda_handler):
-    return RecordingHandler(lambda_handler)
-
-
-@pytest.fixture
-def emulator(settings, recorder):
-    with running_emulator(settings, recorder) as server:
-        yield server
 
 
 def ws_url(server, path="/", query=""):
@@ -354,9 +343,7 @@ def test_management_api_refuses_a_body_over_a_lambda_payload_without_posting_any
 
 def test_management_api_is_reachable_without_the_stage_prefix(emulator, recorder):
     with connect(ws_url(emulator)) as websocket:
-        request = urllib.request.Request(
-            f"{emulator.url}/@connections/{last_connection_id(recorder)}", data=b"plain", method="POST"
-        )
+        request = signed_request("POST", f"{emulator.url}/@connections/{last_connection_id(recorder)}", b"plain")
         with urllib.request.urlopen(request) as response:
             assert response.status == 200
         assert websocket.recv(timeout=10) == "plain"

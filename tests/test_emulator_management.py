@@ -21,7 +21,7 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 from websockets.sync.client import connect
 
-from tests.emulator_support import RecordingHandler, running_emulator
+from tests.emulator_support import running_emulator, signed_request
 from websockets_app.emulator.parity import Parity
 from websockets_app.emulator.signatures import SignatureChecker, SignedRequest
 from websockets_app.emulator.throttling import Throttle
@@ -31,17 +31,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 CREDENTIALS = ReadOnlyCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None)
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
-
-
-@pytest.fixture
-def recorder(lambda_handler):
-    return RecordingHandler(lambda_handler)
-
-
-@pytest.fixture
-def emulator(settings, recorder):
-    with running_emulator(settings, recorder) as server:
-        yield server
 
 
 def open_connection(emulator, recorder):
@@ -104,11 +93,7 @@ def test_a_call_signed_with_other_credentials_is_refused(emulator, recorder, set
 
 def test_a_method_the_api_has_no_route_for_gets_api_gateways_answer_not_405(emulator, recorder, settings):
     websocket, connection_id = open_connection(emulator, recorder)
-    request = AWSRequest(
-        method="PUT", url=f"{settings.WEBSOCKETS['ENDPOINT_URL']}/@connections/{connection_id}", data=b"x"
-    )
-    SigV4Auth(boto3.Session().get_credentials(), "execute-api", "us-east-1").add_auth(request)
-    put = urllib.request.Request(request.url, data=b"x", method="PUT", headers=dict(request.headers))
+    put = signed_request("PUT", f"{settings.WEBSOCKETS['ENDPOINT_URL']}/@connections/{connection_id}", b"x")
     with websocket, pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(put, timeout=10)
     assert (refused.value.code, refused.value.headers.get("x-amzn-ErrorType"), json.loads(refused.value.read())) == (

@@ -177,22 +177,22 @@ def test_the_emulator_behaves_as_aws_unless_the_settings_relax_it(settings):
         sock.close()
 
 
-# New connections per second ("Amazon API Gateway quotas": 500 per account and region), shrunk to 2 here.
+# New connections per second ("Amazon API Gateway quotas": 500 per account and region), shrunk here to one
+# connection every 5 s, so that the machine's speed cannot refill the bucket between two connects.
 
 
 def test_connections_over_the_accounts_rate_are_refused_429_before_any_connect(settings, lambda_handler):
     recorder = RecordingHandler(lambda_handler)
-    with running_emulator(settings, recorder, Limits(connections_per_second=2)) as emulator:
-        with connect(ws_url(emulator)), connect(ws_url(emulator)):
-            with pytest.raises(InvalidStatus) as refused, connect(ws_url(emulator)):
-                pass
-            connects_seen = len(recorder.events("CONNECT"))
-        threading.Event().wait(0.6)  # one token back at 2 per second
-        with connect(ws_url(emulator)):
+    with (
+        running_emulator(settings, recorder, Limits(connections_per_second=0.2)) as emulator,
+        connect(ws_url(emulator)),
+    ):
+        with pytest.raises(InvalidStatus) as refused, connect(ws_url(emulator)):
             pass
+        connects_seen = len(recorder.events("CONNECT"))
     assert refused.value.response.status_code == 429
     assert json.loads(refused.value.response.body) == {"message": "Too Many Requests"}
-    assert connects_seen == 2
+    assert connects_seen == 1
 
 
 def test_the_connection_rate_is_a_token_bucket():
@@ -204,3 +204,33 @@ def test_the_connection_rate_is_a_token_bucket():
     now[0] = 10.0  # never more than a second's worth
     assert [rate.allow() for _ in range(4)] == [True, True, True, False]
     assert all(ConnectionRate(None).allow() for _ in range(1000))
+    slow = ConnectionRate(0.2, clock=lambda: now[0])  # fewer than one a second: a bucket of one
+    assert [slow.allow(), slow.allow()] == [True, False]
+    now[0] += 5
+    assert slow.allow()
+
+
+def test_runserver_says_how_it_behaves_as_aws():
+    from websockets_app.emulator.server import bind, build_app, parity_summary
+
+    sock = bind("127.0.0.1", 0)
+    app = build_app(sock, lambda_handler=lambda event, context: None, limits=Limits(), parity=Parity())
+    relaxed = build_app(
+        sock,
+        lambda_handler=lambda event, context: None,
+        limits=Limits(integration_timeout_seconds=None, connections_per_second=None),
+        parity=Parity(ordered_messages=True, binary_frames=True, require_signature=False, throttle_share=0.25),
+    )
+    try:
+        assert parity_summary(app) == (
+            "messages unordered, binary frames closed (1003), 29 s integration timeout, "
+            "SigV4 required on @connections, 500 new connections/s"
+        )
+        assert parity_summary(relaxed) == (
+            "messages in order, binary frames passed on, no integration timeout, unsigned @connections accepted, "
+            "25% of @connections calls throttled, no connection rate limit"
+        )
+    finally:
+        app.close()
+        relaxed.close()
+        sock.close()

@@ -37,14 +37,16 @@ def capture(name):
     )
 
 
-def connect_as(event, lambda_handler):
-    """Open the connection of a MESSAGE or DISCONNECT capture with the real $connect capture, given its id."""
+def on_its_connection(name, lambda_handler):
+    """A MESSAGE or DISCONNECT capture and the answer to it, once the real $connect capture opened its connection."""
+    event = capture(name)
     opening = capture("websocket-connect-no-user-agent.json")
     context = event["requestContext"]
     opening["requestContext"].update(
         connectionId=context["connectionId"], connectedAt=context["connectedAt"], apiId=context["apiId"]
     )
     assert lambda_handler(opening, None)["statusCode"] == 200
+    return event, lambda_handler(event, None)
 
 
 def test_every_capture_names_its_source():
@@ -89,11 +91,7 @@ def test_a_real_connect_opens_a_session(name, lambda_handler, real_hosts):
     ],
 )
 def test_a_real_message_reaches_the_view_of_its_connection(name, status, body, lambda_handler, real_hosts):
-    event = capture(name)
-    connect_as(event, lambda_handler)
-
-    answer = lambda_handler(event, None)
-
+    _, answer = on_its_connection(name, lambda_handler)
     assert (answer["statusCode"], answer["body"]) == (status, body)
 
 
@@ -115,11 +113,7 @@ def test_a_real_message_from_an_unknown_connection_is_refused_and_changes_nothin
     ],
 )
 def test_a_real_disconnect_closes_the_session_with_its_code_and_reason(name, code, reason, lambda_handler, real_hosts):
-    event = capture(name)
-    connect_as(event, lambda_handler)
-
-    answer = lambda_handler(event, None)
-
+    event, answer = on_its_connection(name, lambda_handler)
     assert answer["statusCode"] == 200
     session = WebSocketSession.objects.get(connection_id=event["requestContext"]["connectionId"])
     assert (session.connected, session.disconnect_status_code, session.disconnect_reason) == (False, code, reason)

@@ -15,14 +15,15 @@ __all__ = ("ConnectionRate",)
 
 
 class ConnectionRate:
-    """A token bucket of ``per_second`` tokens, refilled continuously; ``None`` never refuses."""
+    """A token bucket of ``per_second`` tokens (at least one), refilled continuously; ``None`` never refuses."""
 
     def __init__(self, per_second: float | None, *, clock: Callable[[], float] = time.monotonic) -> None:
         if per_second is not None and per_second <= 0:
             raise ValueError(f"EMULATOR_CONNECTIONS_PER_SECOND must be positive or None, not {per_second!r}.")
         self.per_second = per_second
         self._clock = clock
-        self._tokens = per_second or 0.0
+        self._capacity = max(1.0, per_second or 0.0)
+        self._tokens = self._capacity
         self._refilled_at = clock()
 
     def allow(self) -> bool:
@@ -30,7 +31,7 @@ class ConnectionRate:
         if self.per_second is None:
             return True
         now = self._clock()
-        self._tokens = min(self.per_second, self._tokens + (now - self._refilled_at) * self.per_second)
+        self._tokens = min(self._capacity, self._tokens + (now - self._refilled_at) * self.per_second)
         self._refilled_at = now
         if self._tokens < 1:
             return False

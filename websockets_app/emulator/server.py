@@ -31,6 +31,7 @@ __all__ = (
     "build_app",
     "emulator_settings",
     "load_lambda_handler",
+    "parity_summary",
     "point_django_at",
     "serve",
     "uvicorn_config",
@@ -109,9 +110,26 @@ def point_django_at(app: EmulatorApp) -> None:
     session = boto3.Session()
     if session.get_credentials() is None:
         os.environ["AWS_ACCESS_KEY_ID"] = "local-emulator"
-        os.environ["AWS_SECRET_ACCESS_KEY"] = "local-emulator"  # noqa: S105  (the emulator checks no signature)
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "local-emulator"  # noqa: S105  (local placeholders, signed and checked)
     if session.region_name is None:
         os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+
+
+def parity_summary(app: EmulatorApp) -> str:
+    """What the emulator does as API Gateway does, in a few words, for runserver's banner."""
+    parity, limits = app.parity, app.limits
+    timeout = limits.integration_timeout_seconds
+    rate = limits.connections_per_second
+    return ", ".join(
+        [
+            "messages in order" if parity.ordered_messages else "messages unordered",
+            "binary frames passed on" if parity.binary_frames else "binary frames closed (1003)",
+            "no integration timeout" if timeout is None else f"{timeout:g} s integration timeout",
+            "SigV4 required on @connections" if parity.require_signature else "unsigned @connections accepted",
+            *([f"{parity.throttle_share:.0%} of @connections calls throttled"] if parity.throttle_share else []),
+            "no connection rate limit" if rate is None else f"{rate:g} new connections/s",
+        ]
+    )
 
 
 def uvicorn_config(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.Config:

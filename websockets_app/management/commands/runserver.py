@@ -45,4 +45,5 @@ class Command(DjangoRunserverCommand):
             f"WebSockets: ws://{app.api.domain_name}/ (any path; stage {app.api.stage!r}), "
             f"management API http://{app.api.domain_name}/{app.api.stage}/@connections/{{id}}"
         )
+        self.stdout.write(f"As on AWS: {server.parity_summary(app)} (WEBSOCKETS['EMULATOR_*'] relaxes each).")
         server.serve(app, sock)
