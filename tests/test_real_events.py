@@ -86,13 +86,13 @@ def test_a_real_connect_opens_a_session(name, lambda_handler, real_hosts):
     ("name", "status", "body"),
     [
         # $default with a body that names no action; a route ("chat") the demo has no handler for.
-        ("websocket-message-browser.json", 400, "No action given."),
-        ("websocket-message-route.json", 400, "Unknown action: 'chat'."),
+        ("websocket-message-browser.json", 400, {"error": {"status": 400, "message": "No action given."}}),
+        ("websocket-message-route.json", 400, {"error": {"status": 400, "message": "Unknown action: 'chat'."}}),
     ],
 )
 def test_a_real_message_reaches_the_view_of_its_connection(name, status, body, lambda_handler, real_hosts):
     _, answer = on_its_connection(name, lambda_handler)
-    assert (answer["statusCode"], answer["body"]) == (status, body)
+    assert (answer["statusCode"], json.loads(answer["body"])) == (status, body)
 
 
 @pytest.mark.django_db
