@@ -238,3 +238,22 @@ def test_a_payload_hash_that_lies_is_refused():
     checker = SignatureChecker(lambda: CREDENTIALS)
     problem = checker.problem(SignedRequest(**{**request.__dict__, "headers": headers}))
     assert problem == "The provided 'x-amz-content-sha256' header does not match what was computed."
+
+
+def test_a_signed_payload_hash_header_and_a_repeated_day_are_checked_like_any_other():
+    body = b"data"
+    request = AWSRequest(
+        method="POST",
+        url="http://127.0.0.1:8000/dev/@connections/abc%3D",
+        data=body,
+        headers={"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()},
+    )
+    SigV4Auth(CREDENTIALS, "execute-api", "eu-west-1").add_auth(request)
+    headers = [("host", "127.0.0.1:8000"), *((name.lower(), value) for name, value in request.headers.items())]
+    checker = SignatureChecker(lambda: CREDENTIALS)
+    assert "x-amz-content-sha256" in request.headers["Authorization"]
+    # Twice: the second check uses the day's signing key derived by the first.
+    assert [checker.problem(SignedRequest("POST", "/dev/@connections/abc%3D", "", headers, body)) for _ in "ab"] == [
+        None,
+        None,
+    ]

@@ -13,6 +13,7 @@ so a home-made signer (the app's fast sender) is held to exactly what AWS checks
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -33,6 +34,7 @@ _AUTHORIZATION = re.compile(
     r"/aws4_request,\s*SignedHeaders=(?P<headers>[a-z0-9\-;]+),\s*Signature=(?P<signature>[0-9a-f]{64})"
 )
 _TIMESTAMP = "%Y%m%dT%H%M%SZ"
+_TIMESTAMP_FORM = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 CredentialsSource = Callable[[], ReadOnlyCredentials | None]
 
 
@@ -48,7 +50,8 @@ class SignedRequest:
 
 
 class _Verifier(SigV4Auth):
-    """botocore's signer, told which headers the caller signed instead of choosing them itself."""
+    """botocore's signer, told which headers the caller signed instead of choosing them itself, with the day's
+    signing key derived once per secret, date and region (as a sender caches it) rather than per request."""
 
     def __init__(self, credentials: ReadOnlyCredentials, region: str, signed_headers: list[str]) -> None:
         super().__init__(credentials, SERVICE, region)
@@ -59,6 +62,18 @@ class _Verifier(SigV4Auth):
         for name in set(headers) - set(self._signed):
             del headers[name]
         return headers
+
+    def signature(self, string_to_sign: str, request: AWSRequest) -> str:
+        key = _signing_key(self.credentials.secret_key, request.context["timestamp"][0:8], self._region_name)
+        return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _signing_key(secret_key: str, day: str, region: str) -> bytes:
+    key = f"AWS4{secret_key}".encode()
+    for part in (day, region, SERVICE, "aws4_request"):
+        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    return key
 
 
 class SignatureChecker:
@@ -81,9 +96,8 @@ class SignatureChecker:
         signed = parts["headers"].split(";")
         if "host" not in signed or "x-amz-date" not in signed:
             return "'Host' and 'X-Amz-Date' must be signed headers."
-        try:
-            timestamp = datetime.strptime(headers.get("x-amz-date", ""), _TIMESTAMP).replace(tzinfo=UTC)
-        except ValueError:
+        timestamp = _parse_timestamp(headers.get("x-amz-date", ""))
+        if timestamp is None:
             return "X-Amz-Date is missing or not in the form yyyyMMddTHHmmssZ."
         if abs((now or datetime.now(UTC)) - timestamp) > MAX_CLOCK_SKEW:
             return "Signature expired: X-Amz-Date is more than 15 minutes away from the current time."
@@ -94,10 +108,11 @@ class SignatureChecker:
             return "The security token included in the request is invalid."
         if credentials.token and headers.get("x-amz-security-token") != credentials.token:
             return "The security token included in the request is invalid."
+        body_hash = hashlib.sha256(request.body).hexdigest()
         content_hash = headers.get("x-amz-content-sha256")
-        if content_hash not in (None, UNSIGNED_PAYLOAD) and content_hash != hashlib.sha256(request.body).hexdigest():
+        if content_hash not in (None, UNSIGNED_PAYLOAD, body_hash):
             return "The provided 'x-amz-content-sha256' header does not match what was computed."
-        expected = _signature(request, credentials, parts["region"], signed, timestamp)
+        expected = _signature(request, credentials, parts["region"], signed, timestamp, content_hash or body_hash)
         if not hmac.compare_digest(expected, parts["signature"]):
             return (
                 "The request signature we calculated does not match the signature you provided. "
@@ -106,8 +121,23 @@ class SignatureChecker:
         return None
 
 
+def _parse_timestamp(value: str) -> datetime | None:
+    match = _TIMESTAMP_FORM.fullmatch(value)
+    if match is None:
+        return None
+    try:
+        return datetime(*(int(part) for part in match.groups()), tzinfo=UTC)  # type: ignore[misc]
+    except ValueError:  # a month 13, a second 61
+        return None
+
+
 def _signature(
-    request: SignedRequest, credentials: ReadOnlyCredentials, region: str, signed: list[str], timestamp: datetime
+    request: SignedRequest,
+    credentials: ReadOnlyCredentials,
+    region: str,
+    signed: list[str],
+    timestamp: datetime,
+    payload_hash: str,
 ) -> str:
     query = f"?{request.query_string}" if request.query_string else ""
     host = next((value for name, value in request.headers if name.lower() == "host"), "localhost")
@@ -116,6 +146,10 @@ def _signature(
     for name, value in request.headers:
         if name.lower() in signed:
             aws_request.headers[name] = value  # appended: a repeated header keeps every value, as signed
+    if "X-Amz-Content-SHA256" not in aws_request.headers:
+        # The payload's hash as the canonical request uses it (botocore reads it from this header when present),
+        # computed once here rather than again by botocore.
+        aws_request.headers["X-Amz-Content-SHA256"] = payload_hash
     aws_request.context["timestamp"] = timestamp.strftime(_TIMESTAMP)
     verifier = _Verifier(credentials, region, signed)
     canonical = verifier.canonical_request(aws_request)
