@@ -17,6 +17,7 @@ from websockets_app import messaging
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
 from websockets_app.emulator.parity import AWS_PARITY, Parity
 from websockets_app.emulator.server import BackgroundServer, bind, build_app, emulator_settings
+from websockets_app.sender import Sender
 
 Call = tuple[dict[str, Any], Any]
 
@@ -77,16 +78,22 @@ def running_emulator(
 ) -> Iterator[BackgroundServer]:
     """The emulator on a free loopback port, with the app's settings pointed at it for the test's duration.
 
-    The app's sender starts afresh, as in a new process: its cached session may hold the placeholder credentials of
-    an earlier test's moto, which the emulator (checking signatures against this process's credentials) refuses.
+    The app sends from a fresh sender and fresh boto3 clients, as in a new runserver process: credentials cached
+    earlier (moto's placeholders, say) would be refused by the emulator, which checks signatures against this
+    process's credentials, and an earlier test's throttling would have spent the sender's retry budget.
     """
     messaging._boto3_session.cache_clear()
     messaging._clients.clear()
+    previous_sender, messaging._sender = messaging._sender, Sender()
     sock = bind("127.0.0.1", 0)
     app = build_app(sock, lambda_handler=handler, limits=limits, parity=parity, workers=16)
     settings.WEBSOCKETS = {**settings.WEBSOCKETS, **emulator_settings(app)}
-    with BackgroundServer(app, sock) as server:
-        yield server
+    try:
+        with BackgroundServer(app, sock) as server:
+            yield server
+    finally:
+        messaging._sender.close()
+        messaging._sender = previous_sender
 
 
 def signed_request(method: str, url: str, data: bytes = b"") -> urllib.request.Request:

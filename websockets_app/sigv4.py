@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import quote
 
-__all__ = ("Credentials", "sign_request")
+__all__ = ("Credentials", "sign_request", "signing_key")
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "execute-api"
@@ -30,7 +30,8 @@ class Credentials(NamedTuple):
 
 
 @lru_cache(maxsize=64)
-def _signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
+def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
+    """The day's SigV4 signing key, derived once per secret, date, region and service (the emulator's check too)."""
     key = hmac.digest(f"AWS4{secret_key}".encode(), date.encode(), "sha256")
     for part in (region, service, "aws4_request"):
         key = hmac.digest(key, part.encode(), "sha256")
@@ -73,7 +74,7 @@ def sign_request(
     )
     scope = f"{date}/{region}/{service}/aws4_request"
     string_to_sign = f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
-    signature = hmac.new(_signing_key(credentials.secret_key, date, region, service), string_to_sign.encode(), "sha256")
+    signature = hmac.new(signing_key(credentials.secret_key, date, region, service), string_to_sign.encode(), "sha256")
     signed = {
         "X-Amz-Date": timestamp,
         "Authorization": (

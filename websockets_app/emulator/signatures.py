@@ -13,7 +13,6 @@ so a home-made signer (the app's fast sender) is held to exactly what AWS checks
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import re
@@ -25,9 +24,10 @@ from botocore.auth import UNSIGNED_PAYLOAD, SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import ReadOnlyCredentials
 
-__all__ = ("SERVICE", "SignatureChecker", "SignedRequest")
+from websockets_app.sigv4 import SERVICE, signing_key
 
-SERVICE = "execute-api"
+__all__ = ("SignatureChecker", "SignedRequest")
+
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256\s+Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)"
@@ -64,16 +64,9 @@ class _Verifier(SigV4Auth):
         return headers
 
     def signature(self, string_to_sign: str, request: AWSRequest) -> str:
-        key = _signing_key(self.credentials.secret_key, request.context["timestamp"][0:8], self._region_name)
+        day = request.context["timestamp"][0:8]
+        key = signing_key(self.credentials.secret_key, day, self._region_name, SERVICE)
         return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-@functools.lru_cache(maxsize=64)
-def _signing_key(secret_key: str, day: str, region: str) -> bytes:
-    key = f"AWS4{secret_key}".encode()
-    for part in (day, region, SERVICE, "aws4_request"):
-        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
-    return key
 
 
 class SignatureChecker:
