@@ -189,3 +189,29 @@ def test_a_one_way_client_gets_no_replies(db):
             "user": "anonymous",
             "channel": "default",
         }
+
+
+def test_a_binary_frame_closes_the_connection_with_1003_as_aws_does(websocket_client):
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-binary-media-types.html
+    connection = websocket_client.connect()
+
+    assert connection.send(b"\x00\x01binary") is None
+
+    assert connection.closed
+    assert connection.disconnect_response["statusCode"] == 200
+    session = WebSocketSession.objects.get(connection_id=connection.connection_id)
+    assert (session.connected, session.disconnect_status_code, session.disconnect_reason) == (
+        False,
+        1003,
+        "Binary frames are not supported",
+    )
+
+
+def test_binary_frames_can_be_passed_on_as_the_emulator_option_does(db):
+    with WebSocketTestClient("project.lambda_handler.lambda_handler", binary_frames=True) as client:
+        connection = client.connect()
+        reply = connection.send(b"\x00\x01binary")
+    assert not connection.closed
+    assert json.loads(reply) == {
+        "error": {"status": 400, "message": "The message is not JSON: send a JSON object with an action."}
+    }

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from websockets_app.emulator import aws_events
-from websockets_app.emulator.aws_events import ApiIdentity
+from websockets_app.emulator.aws_events import UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON, ApiIdentity
 from websockets_app.emulator.connection_rate import ConnectionRate
 from websockets_app.emulator.connections import ConnectionRegistry, LiveConnection
 from websockets_app.emulator.integration import INTERNAL_ERROR, Answer, Integration, LambdaFunction
@@ -42,9 +42,6 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 # API Gateway closes idle and too-old connections with "going away".
 GOING_AWAY = 1001
-# API Gateway's answer to a binary frame: "rejects it and disconnects the client with code 1003"
-# (https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-binary-media-types.html).
-UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON = 1003, "Binary frames are not supported"
 # Messages of one connection waiting for the Lambda; past this, reading that socket pauses until one is handled.
 MAX_QUEUED_MESSAGES = 1000
 

@@ -22,6 +22,8 @@ from urllib.parse import parse_qsl
 __all__ = (
     "ACCOUNT_ID",
     "NO_STATUS_REASON",
+    "UNSUPPORTED_DATA",
+    "UNSUPPORTED_DATA_REASON",
     "ApiIdentity",
     "aws_id",
     "connect_event",
@@ -35,6 +37,10 @@ __all__ = (
 ACCOUNT_ID = "000000000000"
 # What API Gateway gives as disconnectReason when the client's close frame carried no status (code 1005).
 NO_STATUS_CODE, NO_STATUS_REASON = 1005, "Client-side close frame status not set"
+# API Gateway's answer to a binary frame: "rejects it and disconnects the client with code 1003"
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-binary-media-types.html;
+# the reason text is the emulator's, AWS documents none).
+UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON = 1003, "Binary frames are not supported"
 # Connection-level headers a proxy does not pass on (RFC 9110, 7.6.1); API Gateway's $connect has none of them.
 _HOP_BY_HOP = frozenset(
     {"connection", "upgrade", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding"}

@@ -23,6 +23,7 @@ from django.db import close_old_connections
 from django.test import Client, TestCase, override_settings
 from django.utils.module_loading import import_string
 
+from websockets_app.emulator.aws_events import UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON
 from websockets_app.emulator.route_responses import route_response
 from websockets_app.testing.events import API_ID, DOMAIN_NAME, STAGE, connect_event, disconnect_event, message_event
 from websockets_app.testing.management_api import StubConnection, management_api_stub
@@ -88,9 +89,13 @@ class WebSocketConnection:
 
         ``None`` when no reply reaches the page: the client's routes are one-way, or the handler returned nothing
         (AWS then sends an empty message, which the browser client ignores). :attr:`last_response` keeps the
-        Lambda's whole answer.
+        Lambda's whole answer. A binary frame closes the connection with 1003, as AWS does (the app gets
+        ``$disconnect``), unless the client was made with ``binary_frames=True``.
         """
         self._require_open()
+        if isinstance(body, bytes) and not self.client.binary_frames:
+            self.disconnect(status_code=UNSUPPORTED_DATA, reason=UNSUPPORTED_DATA_REASON)
+            return None
         self.last_response = self.client.invoke(
             message_event(body=body, route_key=route_key, connected_at=self.connected_at, **self._event_fields())
         )
@@ -137,6 +142,8 @@ class WebSocketTestClient:
     also capture messages sent outside its events (from test code, a task, a signal receiver). ``two_way=False``
     plays an API whose message routes are one-way: nothing the handler returns reaches the sender. ``user_agent`` is
     the handshake's ``User-Agent`` (none by default, like a script's); API Gateway repeats it on every event.
+    ``binary_frames=True`` passes binary frames on base64-encoded, as the emulator's ``EMULATOR_BINARY_FRAMES``
+    does; AWS closes the connection instead.
     """
 
     def __init__(
@@ -149,10 +156,12 @@ class WebSocketTestClient:
         source_ip: str = "203.0.113.7",
         two_way: bool = True,
         user_agent: str | None = None,
+        binary_frames: bool = False,
     ) -> None:
         self._lambda_handler = lambda_handler
         self.two_way = two_way
         self.user_agent = user_agent
+        self.binary_frames = binary_frames
         self.api_id = api_id
         self.stage = stage
         self.domain_name = domain_name
