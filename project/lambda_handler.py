@@ -1,16 +1,12 @@
-"""The function Lambda calls (``lambda_handler`` in zappa_settings.json).
-
-WebSocket routes and HTTP requests go through apig-wsgi to Django; every other event goes to Zappa's own handler,
-so ``zappa manage``, ``zappa invoke``, keep-warm and event sources keep working.
-"""
+"""The demo's Lambda entry point: the app's own handler, with the demo's settings unless Zappa names others."""
 
 import os
 
-from websockets_app.lambda_entry import load_zappa_environment, make_lambda_handler
+from websockets_app.lambda_entry import load_zappa_environment
 
 load_zappa_environment()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402  (settings must be chosen first)
+from websockets_app.lambda_handler import lambda_handler  # noqa: E402  (the settings module must be chosen first)
 
-lambda_handler = make_lambda_handler(get_wsgi_application())
+__all__ = ("lambda_handler",)

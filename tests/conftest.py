@@ -2,8 +2,8 @@ import pytest
 
 from websockets_app.testing import WebSocketTestClient, keep_test_database_connection
 
-# The management_api fixture: moto's @connections API answering 410/413/429 as AWS does.
-pytest_plugins = ["tests.management_api"]
+# The management_api fixture: moto's @connections API answering 410/413/429 as AWS does; the docs' example projects.
+pytest_plugins = ["tests.management_api", "tests.docs_examples"]
 
 
 @pytest.fixture

@@ -17,8 +17,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import pytest
 from markdown_it import MarkdownIt
 
+QUICKSTART_PAGE = Path(__file__).resolve().parent.parent / "docs" / "quickstart.md"
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 # The page every other page's examples build on: it turns a bare startproject site into one using the app.
@@ -64,8 +66,9 @@ class Page:
 
 
 def pages() -> list[Path]:
-    """Every Markdown file of the docs site."""
-    return [path for path in sorted(DOCS.rglob("*.md")) if "_build" not in path.parts]
+    """Every Markdown file whose examples must run: the README and the docs site."""
+    found = [path for path in sorted(DOCS.rglob("*.md")) if "_build" not in path.parts]
+    return [ROOT / "README.md", *found]
 
 
 def read_page(path: Path) -> Page:
@@ -113,24 +116,26 @@ def _example(path: Path, line: int, info: str, code: str) -> tuple[Example | Non
 class ExampleProject:
     """A folder holding a startproject site, where a page's examples are written and run."""
 
-    def __init__(self, folder: Path, site_packages: Path) -> None:
+    def __init__(self, folder: Path, site_packages: Path | None, *, python: Path = Path(sys.executable)) -> None:
+        """``site_packages`` is put on ``PYTHONPATH``; ``None`` when ``python``'s own environment has the app."""
         self.folder = folder
         self.site_packages = site_packages
+        self.python = python
         self.tests: list[Path] = []
         self.modules: list[str] = []
 
     def environment(self) -> dict[str, str]:
         """A user's shell: this interpreter first on PATH, the app importable, nothing from the project's tests."""
         return {
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-            "PYTHONPATH": str(self.site_packages),
+            "PATH": f"{self.python.parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            **({"PYTHONPATH": str(self.site_packages)} if self.site_packages else {}),
             "HOME": str(self.folder.parent / "home"),
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
 
     def start(self) -> None:
-        self.run(f"{shlex.quote(sys.executable)} -m django startproject mysite .", "django-admin startproject")
+        self.run("django-admin startproject mysite .", "django-admin startproject")
 
     def apply(self, example: Example, *, tests: bool = True) -> None:
         """Write a file, append to one, run the commands or (with ``tests``) keep a test for ``run_tests``."""
@@ -205,3 +210,22 @@ def copy_project(base: ExampleProject, folder: Path) -> ExampleProject:
     shutil.copytree(base.folder, folder, symlinks=True)
     (folder.parent / "home").mkdir(exist_ok=True)
     return ExampleProject(folder, base.site_packages)
+
+
+def run_page(project: ExampleProject, path: Path, *, tests: bool = True) -> None:
+    """Every block of the page in order, then (with ``tests``) its Python files imported and its tests run."""
+    for example in read_page(path).examples:
+        project.apply(example, tests=tests)
+    if tests:
+        project.import_modules()
+        project.run_tests()
+
+
+@pytest.fixture(scope="session")
+def docs_site_packages(tmp_path_factory) -> Path:
+    return make_site_packages(tmp_path_factory.mktemp("docs-site-packages"))
+
+
+@pytest.fixture(scope="session")
+def docs_base_project(tmp_path_factory, docs_site_packages) -> ExampleProject:
+    return build_base(tmp_path_factory.mktemp("docs-base") / "site", docs_site_packages)

@@ -26,10 +26,18 @@ def runserver(
 ) -> Iterator[tuple[str, list[str]]]:
     """Migrate, start the server, and yield its base URL and the lines it logs (read as they come)."""
     manage(database_url, "migrate", "--noinput", "-v0", settings=settings)
+    environment = {**_environment(database_url, settings), "WEBSOCKETS_LOG_LEVEL": log_level}
+    with serving([*MANAGE, "runserver", "--noreload", "127.0.0.1:0"], cwd=ROOT, env=environment) as started:
+        yield started
+
+
+@contextmanager
+def serving(command: list[str], *, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+    """Run a ``runserver`` command until the block ends; yield its base URL and the lines it logs."""
     server = subprocess.Popen(
-        [*MANAGE, "runserver", "--noreload", "127.0.0.1:0"],
-        env={**_environment(database_url, settings), "WEBSOCKETS_LOG_LEVEL": log_level},
-        cwd=ROOT,
+        command,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

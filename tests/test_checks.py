@@ -53,6 +53,30 @@ def test_checks_are_registered_by_the_app(settings):
         call_command("check")
 
 
+class TestAppOrder:
+    def test_the_app_after_staticfiles_is_an_error(self, settings):
+        apps = [name for name in settings.INSTALLED_APPS if name != "websockets_app"]
+        settings.INSTALLED_APPS = [*apps, "websockets_app"]
+
+        assert checks.check_app_order() == [
+            Error(
+                "'websockets_app' comes after 'django.contrib.staticfiles' in INSTALLED_APPS, so runserver is "
+                "staticfiles' one: WebSocket upgrades get 404 and no events reach your views locally.",
+                hint="List 'websockets_app' before 'django.contrib.staticfiles' (first, for example) in "
+                "INSTALLED_APPS.",
+                id="websockets_app.E008",
+            )
+        ]
+
+    def test_the_app_first_or_without_staticfiles_passes(self, settings):
+        apps = [name for name in settings.INSTALLED_APPS if name != "websockets_app"]
+        settings.INSTALLED_APPS = ["websockets_app", *apps]
+        assert checks.check_app_order() == []
+
+        settings.INSTALLED_APPS = [name for name in settings.INSTALLED_APPS if name != "django.contrib.staticfiles"]
+        assert checks.check_app_order() == []
+
+
 class TestSlimHandler:
     def test_slim_handler_with_the_projects_own_handler_is_an_error(self, settings, tmp_path):
         (tmp_path / "zappa_settings.json").write_text(

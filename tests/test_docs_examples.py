@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.docs_examples import (
-    BASE_PAGE,
-    ROOT,
-    ExampleProject,
-    build_base,
-    copy_project,
-    make_site_packages,
-    pages,
-    read_page,
-)
+from tests.docs_examples import BASE_PAGE, ROOT, ExampleProject, copy_project, pages, read_page, run_page
 
 PAGES = pages()
 
@@ -31,30 +22,13 @@ def test_the_docs_have_examples_to_run():
     assert {"file", "append", "run"} <= roles
 
 
-@pytest.fixture(scope="session")
-def site_packages(tmp_path_factory):
-    return make_site_packages(tmp_path_factory.mktemp("docs-site-packages"))
-
-
-@pytest.fixture(scope="session")
-def base_project(tmp_path_factory, site_packages) -> ExampleProject:
-    return build_base(tmp_path_factory.mktemp("docs-base") / "site", site_packages)
-
-
-def _run_page(project: ExampleProject, path) -> None:
-    for example in read_page(path).examples:
-        project.apply(example)
-    project.import_modules()
-    project.run_tests()
-
-
-def test_existing_project_page_runs_from_a_bare_startproject_site(tmp_path, site_packages):
-    project = ExampleProject(tmp_path / "site", site_packages)
+def test_existing_project_page_runs_from_a_bare_startproject_site(tmp_path, docs_site_packages):
+    project = ExampleProject(tmp_path / "site", docs_site_packages)
     project.folder.mkdir()
     (tmp_path / "home").mkdir()
     project.start()
 
-    _run_page(project, BASE_PAGE)
+    run_page(project, BASE_PAGE)
 
 
 @pytest.mark.parametrize(
@@ -62,5 +36,5 @@ def test_existing_project_page_runs_from_a_bare_startproject_site(tmp_path, site
     [path for path in PAGES if path != BASE_PAGE and read_page(path).executable],
     ids=lambda path: str(path.relative_to(ROOT)),
 )
-def test_page_examples_run(path, base_project, tmp_path):
-    _run_page(copy_project(base_project, tmp_path / "site"), path)
+def test_page_examples_run(path, docs_base_project, tmp_path):
+    run_page(copy_project(docs_base_project, tmp_path / "site"), path)

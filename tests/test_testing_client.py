@@ -215,3 +215,15 @@ def test_binary_frames_can_be_passed_on_as_the_emulator_option_does(db):
     assert json.loads(reply) == {
         "error": {"status": 400, "message": "The message is not JSON: send a JSON object with an action."}
     }
+
+
+def test_works_with_startproject_allowed_hosts_and_leaves_them_as_they_were(settings):
+    """startproject's ALLOWED_HOSTS = []: under test, Django accepts only ``testserver``, not the client's API host."""
+    settings.ALLOWED_HOSTS = ["testserver"]
+    with WebSocketTestClient() as client:
+        connection = client.connect(channel="room-1")
+        answer = connection.send_json({"action": "whoami"})
+
+    assert connection.response == {"statusCode": 200, "body": ""}
+    assert answer == whoami("anonymous", "room-1")
+    assert settings.ALLOWED_HOSTS == ["testserver"]

@@ -1,6 +1,6 @@
 """System checks: the misconfigurations that make WebSockets fail on AWS, caught by ``manage.py check``.
 
-Every id is stable (listed in the README) and every message says how to fix it. Only the check tagged
+Every id is stable (listed in docs/reference.md) and every message says how to fix it. Only the check tagged
 ``database`` reads the database, and only when Django asks for database checks (``check --database``, ``migrate``).
 """
 
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.http.request import validate_host
@@ -27,6 +28,7 @@ from websockets_app.conf import DEFAULTS, aws_region, conf
 __all__ = (
     "check_allowed_hosts",
     "check_allowed_hosts_for_apis",
+    "check_app_order",
     "check_aws_region",
     "check_csrf_exemption",
     "check_slim_handler",
@@ -38,6 +40,8 @@ __all__ = (
 ZAPPA_SETTINGS_FILE = "zappa_settings.json"
 # Zappa's own handler, which slim_handler can load (it ships it in the small package).
 ZAPPA_HANDLERS = frozenset({"handler.lambda_handler", "zappa.handler.lambda_handler"})
+APP_NAME = "websockets_app"
+STATICFILES_APP = "django.contrib.staticfiles"
 ROUTES_CHECKED = ("connect", "disconnect", "default")
 CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 _ZAPPA_WEBSOCKET_IMPORT = re.compile(
@@ -138,6 +142,22 @@ def check_allowed_hosts_for_apis(databases: list[str] | None = None, **kwargs: A
             if not _host_allowed(host)
         )
     return errors
+
+
+@register()
+def check_app_order(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E008: the first app providing a command wins, so after staticfiles ``runserver`` serves no WebSockets."""
+    names = [config.name for config in django_apps.get_app_configs()]
+    if STATICFILES_APP not in names or names.index(STATICFILES_APP) > names.index(APP_NAME):
+        return []
+    return [
+        Error(
+            f"{APP_NAME!r} comes after {STATICFILES_APP!r} in INSTALLED_APPS, so runserver is staticfiles' one: "
+            "WebSocket upgrades get 404 and no events reach your views locally.",
+            hint=f"List {APP_NAME!r} before {STATICFILES_APP!r} (first, for example) in INSTALLED_APPS.",
+            id="websockets_app.E008",
+        )
+    ]
 
 
 @register()

@@ -58,5 +58,12 @@ def origin_allowed(value: str | None) -> bool:
     patterns = conf.ALLOWED_ORIGINS
     if patterns is None:
         host = f"[{origin.host}]" if ":" in origin.host else origin.host
-        return validate_host(host, settings.ALLOWED_HOSTS)
+        return validate_host(host, _allowed_hosts())
     return any(origin_matches(origin, pattern) for pattern in patterns)
+
+
+def _allowed_hosts() -> list[str]:
+    """``ALLOWED_HOSTS`` as Django applies it: empty with ``DEBUG`` on, it admits the local hosts (startproject's)."""
+    if settings.DEBUG and not settings.ALLOWED_HOSTS:
+        return [".localhost", "127.0.0.1", "[::1]"]
+    return settings.ALLOWED_HOSTS

@@ -7,12 +7,14 @@ set to the emulator here, so the code that talks to API Gateway on AWS talks to 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import threading
 from typing import Any
 
 import uvicorn
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils.module_loading import import_string
@@ -53,14 +55,23 @@ def bind(addr: str, port: int) -> socket.socket:
 
 
 def load_lambda_handler() -> LambdaFunction:
-    """``WEBSOCKETS["LAMBDA_HANDLER"]``, else the same handler built around Django's WSGI application."""
+    """``WEBSOCKETS["LAMBDA_HANDLER"]``, else the same handler built around Django's WSGI application.
+
+    That one serves the apps' static files with ``DEBUG`` on, as Django's own ``runserver`` does (the emulator
+    replaces that server), so the admin and the browser client load in a site with no static-files server.
+    """
     if conf.LAMBDA_HANDLER:
         return import_string(conf.LAMBDA_HANDLER)
     from django.core.wsgi import get_wsgi_application
 
     from websockets_app.lambda_entry import make_lambda_handler
 
-    return make_lambda_handler(get_wsgi_application())
+    wsgi_app = get_wsgi_application()
+    if settings.DEBUG and django_apps.is_installed("django.contrib.staticfiles"):
+        from django.contrib.staticfiles.handlers import StaticFilesHandler
+
+        wsgi_app = StaticFilesHandler(wsgi_app)
+    return make_lambda_handler(wsgi_app)
 
 
 def build_app(
@@ -133,7 +144,7 @@ def parity_summary(app: EmulatorApp) -> str:
 
 
 def uvicorn_config(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.Config:
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app,
         ws="websockets-sansio",
         # websockets takes (message, fragment) limits: AWS closes with 1009 past either.
@@ -145,6 +156,25 @@ def uvicorn_config(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.C
         log_level=log_level,
         timeout_graceful_shutdown=1,
     )
+    logging.getLogger("uvicorn.error").addFilter(_quiet_handled_websocket_errors)  # after uvicorn set its logging
+    return config
+
+
+def _quiet_handled_websocket_errors(record: logging.LogRecord) -> bool:
+    """Keep uvicorn's log to what needs a developer's eye, for two things the emulator answered as AWS does.
+
+    A refused ``$connect`` is answered with the integration's status through ASGI's denial response, which
+    uvicorn's websockets-sansio protocol does not count as a finished handshake: it then logs "ASGI callable
+    returned without completing handshake." for every refusal. A text frame that is not UTF-8 closes the
+    connection with 1007, and uvicorn logs it with its own traceback: one line is enough.
+    """
+    message = record.getMessage()
+    if message == "ASGI callable returned without completing handshake.":
+        return False
+    if message == "Invalid UTF-8 sequence received from client.":
+        record.exc_info = None
+        record.exc_text = None
+    return True
 
 
 def serve(app: EmulatorApp, sock: socket.socket) -> None:

@@ -20,6 +20,7 @@ from unittest import mock
 from django.conf import settings
 from django.core import signals
 from django.db import close_old_connections
+from django.http.request import validate_host
 from django.test import Client, TestCase, override_settings
 from django.utils.module_loading import import_string
 
@@ -144,6 +145,8 @@ class WebSocketTestClient:
     the handshake's ``User-Agent`` (none by default, like a script's); API Gateway repeats it on every event.
     ``binary_frames=True`` passes binary frames on base64-encoded, as the emulator's ``EMULATOR_BINARY_FRAMES``
     does; AWS closes the connection instead.
+    Its events' API host is accepted while they run, whatever ``ALLOWED_HOSTS`` says, as Django's test client's
+    ``testserver`` is.
     """
 
     def __init__(
@@ -225,6 +228,7 @@ class WebSocketTestClient:
         """Call the ``lambda_handler`` with any event, committing its ``on_commit`` work as a real request would."""
         with (
             self._sending_to_stub(),
+            self._accepting_own_host(),
             keep_test_database_connection(),
             TestCase.captureOnCommitCallbacks(execute=True),
         ):
@@ -249,6 +253,19 @@ class WebSocketTestClient:
         websockets = {**getattr(settings, "WEBSOCKETS", {}), "ENDPOINT_URL": management_api_stub().url}
         missing_credentials = {key: value for key, value in _FAKE_CREDENTIALS.items() if not os.environ.get(key)}
         with override_settings(WEBSOCKETS=websockets), mock.patch.dict(os.environ, missing_credentials):
+            yield
+
+    @contextmanager
+    def _accepting_own_host(self) -> Iterator[None]:
+        """Accept the events' API host while they run, as Django's test environment accepts ``testserver``.
+
+        A site's ``ALLOWED_HOSTS`` is for its deployment (``check --deploy`` checks it against API Gateway's hosts):
+        a test of its views should not need the test client's made-up API in it.
+        """
+        if validate_host(self.domain_name, settings.ALLOWED_HOSTS):
+            yield
+            return
+        with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, self.domain_name]):
             yield
 
     def _disconnect_deleted(self) -> None:

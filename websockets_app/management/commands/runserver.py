@@ -8,13 +8,16 @@ It keeps Django's options, checks and autoreloader; only the server changes: HTT
 from __future__ import annotations
 
 import errno
+import logging
 import os
+import sys
 from typing import Any
 
 from django.core.management.commands.runserver import Command as DjangoRunserverCommand
 from django.db import connections
 from django.utils import autoreload
 
+from websockets_app.emulator import app as emulator_app
 from websockets_app.emulator import server
 
 
@@ -37,6 +40,7 @@ class Command(DjangoRunserverCommand):
             }
             self.stderr.write(f"Error: {messages.get(error.errno, error)}")
             os._exit(1)  # sys.exit does not end the process from the autoreloader's thread
+        show_event_lines()
         app = server.build_app(sock)
         server.point_django_at(app)
         connections.close_all()
@@ -47,3 +51,18 @@ class Command(DjangoRunserverCommand):
         )
         self.stdout.write(f"As on AWS: {server.parity_summary(app)} (WEBSOCKETS['EMULATOR_*'] relaxes each).")
         server.serve(app, sock)
+
+
+def show_event_lines() -> None:
+    """Print the emulator's one line per event, as runserver prints requests, when logging sends them nowhere.
+
+    A site without a ``LOGGING`` of its own has no handler for the app's loggers, and Python would drop INFO lines.
+    A site whose logging reaches them (a handler on ``websockets_app`` or the root logger) keeps its own choice.
+    """
+    logger = emulator_app.logger
+    if logger.hasHandlers():
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
