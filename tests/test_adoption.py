@@ -82,4 +82,4 @@ def test_a_startproject_site_adopts_the_app_from_the_wheel(fresh_python, tmp_pat
         check=True,
     ).stdout
     assert "site-packages" in installed  # the wheel's copy, not this checkout
-    assert any(' WebSocket $connect ' in line and '"/" 200' in line for line in lines)
+    assert any(" WebSocket $connect " in line and '"/" 200' in line for line in lines)

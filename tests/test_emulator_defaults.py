@@ -7,13 +7,14 @@ import logging
 from pathlib import Path
 
 import pytest
+from django.urls import set_script_prefix
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from websockets.frames import Frame, Opcode
 from websockets.sync.client import connect
 
 import websockets_app
 from tests.aws_events import rest_v1_event
-from tests.emulator_support import running_emulator
+from tests.emulator_support import RecordingHandler, running_emulator
 from websockets_app.emulator.server import load_lambda_handler
 from websockets_app.origins import origin_allowed
 
@@ -30,6 +31,7 @@ def startproject_site(settings):
 
 
 def static_answer(path: str) -> dict:
+    set_script_prefix("/")  # as when runserver starts: earlier requests of the suite may have left a stage prefix
     handler = load_lambda_handler()
     # As the emulator builds them: no stage in the path, as behind a custom domain mapped at its root.
     return handler(rest_v1_event(method="GET", path=path, domain_name="127.0.0.1:8000", base_path=""), None)
@@ -86,7 +88,7 @@ def uvicorn_log():
 
 @pytest.fixture
 def emulator(settings, lambda_handler):
-    with running_emulator(settings, lambda_handler) as server:
+    with running_emulator(settings, RecordingHandler(lambda_handler)) as server:  # closes its threads' connections
         yield f"ws://{server.app.api.domain_name}/"
 
 

@@ -31,6 +31,7 @@ _make_project_importable()
 import click  # noqa: E402  (after the path is set)
 from botocore.exceptions import ClientError  # noqa: E402
 
+from websockets_app.package_guard import test_only_packages  # noqa: E402
 from websockets_app.provisioning.desired import (  # noqa: E402
     CustomDomain,
     DesiredApi,
@@ -40,7 +41,7 @@ from websockets_app.provisioning.desired import (  # noqa: E402
 )
 from websockets_app.provisioning.reconcile import ProvisioningError, reconcile, resolve_target, teardown  # noqa: E402
 
-__all__ = ("collect_static", "desired_from_stage", "post", "settings")
+__all__ = ("collect_static", "desired_from_stage", "post", "refuse_dev_virtualenv", "settings")
 
 SETTINGS_KEY = "websocket_api"
 # Commands that build a package, which must carry the collected static files.
@@ -81,7 +82,9 @@ def post(zappa_cli: Any) -> None:
 
 
 def settings(zappa_cli: Any) -> None:
-    """Before every command: collect static files for a package; for ``undeploy``, remove the WebSocket API."""
+    """Before every command: check and prepare what a package holds; for ``undeploy``, remove the WebSocket API."""
+    if zappa_cli.command in PACKAGING_COMMANDS:
+        refuse_dev_virtualenv(zappa_cli.command, zappa_cli.api_stage)
     if zappa_cli.command in PACKAGING_COMMANDS and zappa_cli.django_settings:
         collect_static(zappa_cli.django_settings)
     if zappa_cli.command != "undeploy":
@@ -95,6 +98,20 @@ def settings(zappa_cli: Any) -> None:
         zappa_undeploy(no_confirm=True, remove_logs=remove_logs)
 
     zappa_cli.undeploy = undeploy
+
+
+def refuse_dev_virtualenv(command: str, stage: str) -> None:
+    """Stop before Zappa zips a virtualenv holding test-only packages: the package would not fit Lambda."""
+    from zappa.core import Zappa
+
+    virtualenv = Zappa.get_current_venv()
+    found = test_only_packages(virtualenv) if virtualenv else []
+    if found:
+        raise click.ClickException(
+            f"The virtualenv {virtualenv} holds test-only packages ({', '.join(found)}): zappa {command} would ship "
+            f"them, past Lambda's size limits. Run `make {command} STAGE={stage}` instead: it uses a virtualenv "
+            "holding requirements.txt only (.venv-deploy)."
+        )
 
 
 def collect_static(django_settings: str) -> None:
