@@ -3,7 +3,7 @@
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 
@@ -42,10 +42,14 @@ def chat(request: HttpRequest) -> HttpResponse:
         validate_channel_name(channel)
     except ValidationError as error:
         return HttpResponseBadRequest(error.messages[0])
+    try:
+        url = websocket_url(request)
+    except ImproperlyConfigured as error:  # no API yet: say so, rather than answer 500
+        return HttpResponse(str(error), status=503, content_type="text/plain; charset=utf-8")
     context = {
         "channel": channel,
         "user_name": _display_name(request),
-        "websocket_url": f"{websocket_url(request)}?{urlencode({'channel': channel})}",
+        "websocket_url": f"{url}?{urlencode({'channel': channel})}",
     }
     return render(request, "chat.html", context)
 

@@ -359,7 +359,8 @@ def test_nothing_imports_zappa_websocket():
 
 def test_packaging_commands_collect_static_files_into_the_package(tmp_path, monkeypatch):
     monkeypatch.setenv("STATIC_ROOT", str(tmp_path))
-    cli = types.SimpleNamespace(command="update", django_settings="project.settings")
+    monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path / "runtime-venv"))  # what is packaged: no test-only packages
+    cli = types.SimpleNamespace(command="update", api_stage="dev", django_settings="project.settings")
 
     zappa_hooks.settings(cli)
 

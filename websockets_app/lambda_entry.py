@@ -92,6 +92,11 @@ def _http_environ_from_event(wsgi_app: WSGIApp) -> WSGIApp:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         event = environ["apig_wsgi.full_event"]
         environ["SCRIPT_NAME"], environ["PATH_INFO"] = script_name_for(event, environ["PATH_INFO"])
+        if not environ.get("HTTP_HOST"):
+            # A client may leave Host out; API Gateway still knows which domain it answered on (ALB events do not).
+            domain = (event.get("requestContext") or {}).get("domainName")
+            if isinstance(domain, str) and domain:
+                environ["HTTP_HOST"] = domain
         caller = source_ip(event)
         if caller:
             environ["REMOTE_ADDR"] = caller
