@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDINARY_TESTS = '''import subprocess
+ORDINARY_TESTS = """import subprocess
 
 
 def test_ordinary():
     password = "not-a-secret"
     assert subprocess.run(["true"], check=False).returncode == 0
     assert password
-'''
+"""
 
 
 def _project_with_an_app(folder: Path) -> Path:
