@@ -134,6 +134,9 @@ WEBSOCKETS: dict = {
     "URL": os.environ.get("WEBSOCKET_URL") or None,
     "DEFAULT_CHANNEL_NAME": os.environ.get("WEBSOCKET_DEFAULT_CHANNEL") or "default",
     "ROUTE_PATHS": json.loads(os.environ.get("WEBSOCKET_ROUTE_PATHS") or "{}"),
+    # Origins of the pages that may connect, comma-separated (docs/topics/security.md). Unset: whatever
+    # ALLOWED_HOSTS accepts, which its execute-api wildcard makes anyone's API page (check websockets_app.W101).
+    "ALLOWED_ORIGINS": env_list("WEBSOCKET_ALLOWED_ORIGINS", []) or None,
     # What runserver's API Gateway emulator calls, as Lambda does.
     "LAMBDA_HANDLER": "project.lambda_handler.lambda_handler",
 }

@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from django.urls import path
 
 from tests.websocket_views import ActionView, CustomDispatchView
-from websockets_app import checks
+from websockets_app import checks, security_checks
 from websockets_app.models import ApiGateway
 from websockets_app.views import WebSocketView
 
@@ -41,7 +41,12 @@ def ids(messages) -> list[str]:
     return [message.id for message in messages]
 
 
-def test_the_project_as_configured_passes_every_check(settings):
+def test_the_project_as_configured_passes_every_check_but_the_origin_warning(settings):
+    # The test environment's ALLOWED_HOSTS hold the execute-api wildcard, as the project's Lambda default does.
+    assert [m.id for m in run_checks(include_deployment_checks=True) if m.id.startswith("websockets_app.")] == [
+        "websockets_app.W101"
+    ]
+    settings.WEBSOCKETS = {**settings.WEBSOCKETS, "ALLOWED_ORIGINS": ["https://www.example.com"]}
     assert [m for m in run_checks(include_deployment_checks=True) if m.id.startswith("websockets_app.")] == []
     assert checks.check_allowed_hosts_for_apis(databases=None) == []
 
@@ -342,3 +347,40 @@ class TestCsrfExemption:
         settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != checks.CSRF_MIDDLEWARE]
 
         assert checks.check_csrf_exemption() == []
+
+
+class TestOriginDefault:
+    @pytest.mark.parametrize(
+        "hosts",
+        [
+            [".execute-api.eu-west-1.amazonaws.com"],
+            ["www.example.com", ".eu-west-1.on.aws"],
+            [".cloudfront.net."],
+            ["*"],
+        ],
+    )
+    def test_a_shared_domain_wildcard_without_allowed_origins_warns(self, settings, hosts):
+        settings.ALLOWED_HOSTS = hosts
+        settings.WEBSOCKETS = {}
+
+        messages = security_checks.check_origin_default()
+
+        assert ids(messages) == ["websockets_app.W101"]
+        assert messages[0].hint == (
+            "Set WEBSOCKETS['ALLOWED_ORIGINS'] to the origins of your own pages, e.g. ['https://www.example.com'] "
+            "or ['https://abc123defg.execute-api.eu-west-1.amazonaws.com']."
+        )
+        assert "websockets_app.W101" in ids(run_checks(tags=["security"]))
+
+    @pytest.mark.parametrize(
+        ("hosts", "origins"),
+        [
+            ([".execute-api.eu-west-1.amazonaws.com"], ["https://www.example.com"]),
+            (["abc123defg.execute-api.eu-west-1.amazonaws.com", ".example.com", "localhost"], None),
+        ],
+    )
+    def test_own_hosts_or_explicit_origins_do_not_warn(self, settings, hosts, origins):
+        settings.ALLOWED_HOSTS = hosts
+        settings.WEBSOCKETS = {"ALLOWED_ORIGINS": origins}
+
+        assert security_checks.check_origin_default() == []

@@ -8,11 +8,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from tests.aws_events import connect_event, message_event
-from websockets_app.models import ConnectToken, WebSocketChannelMembership, WebSocketSession
+from tests.aws_events import API_ID, connect_event, message_event
+from websockets_app.models import ApiGateway, ConnectToken, WebSocketChannelMembership, WebSocketSession
 from websockets_app.origins import origin_allowed, parse_origin
 from websockets_app.tokens import hash_token, issue_connect_token
 
@@ -105,6 +106,14 @@ class TestOrigin:
 
         assert lambda_handler(connect_event(origin=None), None)["statusCode"] == 403
         assert rows() == []
+
+    @pytest.mark.parametrize("origin", ["wss://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com", "ws://10.0.0.2:80"])
+    @pytest.mark.parametrize(("allow_missing", "status"), [(True, 200), (False, 403)])
+    def test_a_websocket_url_origin_counts_as_no_origin(self, lambda_handler, settings, origin, allow_missing, status):
+        settings.WEBSOCKETS = {"ALLOW_MISSING_ORIGIN": allow_missing}
+
+        assert lambda_handler(connect_event(origin=origin), None)["statusCode"] == status
+        assert len(rows()) == (1 if status == 200 else 0)
 
 
 class TestConnectTokens:
@@ -342,6 +351,59 @@ class TestChannels:
         }
         assert not WebSocketChannelMembership.objects.exists()
 
+    @pytest.mark.parametrize("where", ["setting", "api row"])
+    def test_hook_refuses_a_default_channel_on_connect(self, lambda_handler, settings, where):
+        if where == "setting":
+            settings.WEBSOCKETS = {"PATH_PREFIX": "/guarded/", "DEFAULT_CHANNEL_NAME": "staff-lobby"}
+        else:
+            ApiGateway.objects.create(api_name="chat", api_id=API_ID, default_channel_name="staff-lobby")
+
+        response = self.connect_as(lambda_handler, make_user("amy", "auth.view_user"))
+
+        assert response == {"statusCode": 403, "body": "Forbidden: you may not join this channel."}
+        assert rows() == []
+        assert self.connect_as(lambda_handler, make_user("boss", "auth.view_user", staff=True)) == OK
+        assert list(WebSocketSession.objects.values_list("channel_name", flat=True)) == ["staff-lobby"]
+
+    def test_no_channel_matches_no_connection(self, lambda_handler):
+        amy = make_user("amy", "auth.view_user")
+        self.connect_as(lambda_handler, amy, connection_id="a=", channel="lobby")
+        self.connect_as(lambda_handler, amy, connection_id="b=", channel="lobby")
+        self.send(lambda_handler, "join", connection_id="a=", channel="room")
+        self.send(lambda_handler, "leave", connection_id="a=", channel="lobby")
+
+        assert list(WebSocketSession.objects.in_channel("").values_list("connection_id", flat=True)) == []
+        assert list(WebSocketSession.objects.in_channel("room").values_list("connection_id", flat=True)) == ["a="]
+
+    def test_runtime_joins_are_capped_per_connection(self, lambda_handler, settings):
+        settings.WEBSOCKETS = {"PATH_PREFIX": "/guarded/", "MAX_JOINED_CHANNELS": 3}
+        self.connect_as(lambda_handler, make_user("amy", "auth.view_user"), channel="lobby")
+        for number in range(3):
+            assert self.send(lambda_handler, "join", channel=f"room-{number}")["joined"] is True
+        event = message_event(connection_id="g=", body='{"action": "join", "channel": "room-3"}')
+
+        assert lambda_handler(event, None) == {
+            "statusCode": 400,
+            "body": "Too many channels: a connection may join at most 3.",
+        }
+        assert self.send(lambda_handler, "join", channel="room-1")["joined"] is False  # a member already
+        assert self.send(lambda_handler, "join", channel="lobby")["joined"] is False  # its connect-time channel
+        assert sorted(WebSocketChannelMembership.objects.values_list("channel_name", flat=True)) == [
+            "room-0",
+            "room-1",
+            "room-2",
+        ]
+
+    def test_the_join_cap_defaults_to_a_hundred(self, lambda_handler):
+        self.connect_as(lambda_handler, make_user("amy", "auth.view_user"))
+        session = WebSocketSession.objects.get()
+        for number in range(100):
+            assert session.join(f"room-{number}") is True
+
+        with pytest.raises(ValidationError, match="at most 100"):
+            session.join("room-100")
+        assert WebSocketChannelMembership.objects.count() == 100
+
     @pytest.mark.parametrize("channel", [None, 5, "", "bad channel", "x" * 129, ["a"]])
     def test_invalid_runtime_join_is_400(self, lambda_handler, channel):
         self.connect_as(lambda_handler, make_user("amy", "auth.view_user"))
@@ -425,3 +487,25 @@ class TestErrors:
 
         assert "hunter2" not in response["body"]
         assert "Traceback" not in response["body"]
+
+    @pytest.mark.parametrize(
+        ("event", "expected"),
+        [
+            pytest.param(
+                connect_event(connection_id="h=", headers={"Host": "evil.example.net"}),
+                {"statusCode": 400, "body": "Bad Request."},
+                id="connect with a disallowed host",
+            ),
+            pytest.param(
+                message_event(connection_id="h=", body="{}"),
+                {"statusCode": 404, "body": "Not Found."},
+                id="route with no URL",
+            ),
+        ],
+    )
+    def test_events_refused_before_the_view_never_carry_a_debug_page(self, lambda_handler, settings, event, expected):
+        settings.DEBUG = True
+        settings.WEBSOCKETS = {"PATH_PREFIX": "/nowhere/"} if expected["statusCode"] == 404 else {}
+
+        assert lambda_handler(event, None) == expected
+        assert WebSocketSession.objects.count() == 0

@@ -65,6 +65,17 @@ class ActionView(WebSocketView):
         return JsonResponse({"handler": "helper"})
 
 
+class AuditMixin:
+    """A plain mixin (no WebSocketView in its bases): its public methods are helpers, never actions."""
+
+    def audit(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        return JsonResponse({"handler": "audit"})
+
+
+class MixedView(AuditMixin, ActionView):
+    """A view built from a plain mixin and a WebSocketView."""
+
+
 class CustomDispatchView(ActionView):
     """Overrides dispatch() without any CSRF decoration of its own."""
 

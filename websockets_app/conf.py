@@ -15,6 +15,8 @@ DEFAULTS: dict[str, Any] = {
     # Management API endpoint overriding https://{api_id}.execute-api.{region}.amazonaws.com/{stage}
     # (custom domain, local emulator).
     "ENDPOINT_URL": None,
+    # Channels one connection may join at runtime (join_channel(), session.join()), beyond its connect-time one.
+    "MAX_JOINED_CHANNELS": 100,
     # Path prefix the WebSocket routes are posted to: $connect -> {prefix}connect.
     "PATH_PREFIX": "/ws/",
     # Dotted path of the Lambda handler the local emulator (runserver) calls; None: websockets_app's own entry

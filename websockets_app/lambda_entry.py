@@ -10,6 +10,7 @@ import importlib.util
 import logging
 import os
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from apig_wsgi import make_lambda_handler as make_apig_wsgi_handler
@@ -122,8 +123,31 @@ def _handle_websocket_event(websocket_handler: LambdaFunction, event: dict[str, 
     except InvalidWebSocketEvent as error:
         logger.warning("Refused a malformed WebSocket event: %s", error)
         return {"statusCode": 400, "body": f"Bad Request: {error}."}
-    http_response = websocket_handler(http_event, context)
+    http_response = without_error_page(websocket_handler(http_event, context))
     return to_websocket_response(http_response, event_type=event["requestContext"]["eventType"])
+
+
+def without_error_page(http_response: dict[str, Any]) -> dict[str, Any]:
+    """Replace an HTML error page with its status line: WebSocket events never carry a page, a debug page least.
+
+    The view answers every refusal in plain text itself; HTML comes only from Django refusing an event before the
+    view (a disallowed Host, no URL for the route), which with ``DEBUG`` on is a ~60 KB page of settings.
+    """
+    status = http_response.get("statusCode")
+    if not isinstance(status, int) or status < 400 or not _content_type(http_response).startswith("text/html"):
+        return http_response
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return {"statusCode": status, "headers": {"Content-Type": "text/plain"}, "body": f"{phrase}."}
+
+
+def _content_type(http_response: dict[str, Any]) -> str:
+    for key, value in (http_response.get("multiValueHeaders") or http_response.get("headers") or {}).items():
+        if key.lower() == "content-type":
+            return (value[-1] if isinstance(value, list) and value else str(value)).lower()
+    return ""
 
 
 def _zappa_handler(event: Any, context: Any) -> Any:

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from websockets_app.conf import conf
 from websockets_app.provisioning.desired import ROUTE_KEY_PATTERN
 
 if TYPE_CHECKING:
@@ -44,7 +45,9 @@ class WebSocketSessionQuerySet(models.QuerySet):
         return self.filter(connected=True)
 
     def in_channel(self, channel_name: str) -> "WebSocketSessionQuerySet":
-        """Connections whose channel is ``channel_name`` or that joined it at runtime."""
+        """Connections whose channel is ``channel_name`` or that joined it at runtime; "" (no channel): none."""
+        if not channel_name:
+            return self.none()
         members = WebSocketChannelMembership.objects.filter(channel_name=channel_name).values("session_id")
         return self.filter(Q(channel_name=channel_name) | Q(pk__in=members))
 
@@ -126,12 +129,27 @@ class WebSocketSession(models.Model):
         return connection_info(self)
 
     def join(self, channel_name: str) -> bool:
-        """Add this connection to a channel; returns False when it was already a member."""
+        """Add this connection to a channel; returns False when it was already a member.
+
+        A connection joins at most ``WEBSOCKETS["MAX_JOINED_CHANNELS"]`` channels at runtime (ValidationError
+        beyond): each is a row, and messages of one connection may run at once in several Lambdas.
+        """
         validate_channel_name(channel_name)
         if channel_name == self.channel_name:
             return False
-        _, created = WebSocketChannelMembership.objects.get_or_create(session=self, channel_name=channel_name)
-        return created
+        with transaction.atomic():
+            # Locks the connection's row, so concurrent joins are counted one after another.
+            list(WebSocketSession.objects.select_for_update().filter(pk=self.pk).values_list("pk"))
+            memberships = WebSocketChannelMembership.objects.filter(session=self)
+            if memberships.filter(channel_name=channel_name).exists():
+                return False
+            limit = conf.MAX_JOINED_CHANNELS
+            if memberships.count() >= limit:
+                raise ValidationError(
+                    f"Too many channels: a connection may join at most {limit}.", code="too_many_channels"
+                )
+            WebSocketChannelMembership.objects.create(session=self, channel_name=channel_name)
+        return True
 
     def leave(self, channel_name: str) -> bool:
         """Take this connection out of a channel, its connect-time one included; False when not a member."""

@@ -15,6 +15,10 @@ from django.http.request import validate_host
 from websockets_app.conf import conf
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Browsers send Origin with http(s) only; some non-browser WebSocket libraries send the ws(s):// URL they dial.
+NON_BROWSER_SCHEMES = ("ws://", "wss://")
+# Domains where anyone can get a host name: an ALLOWED_HOSTS wildcard under one admits other people's pages.
+SHARED_DOMAINS = (".amazonaws.com", ".on.aws", ".cloudfront.net")
 
 
 class Origin(NamedTuple):
@@ -49,8 +53,11 @@ def origin_matches(origin: Origin, pattern: str) -> bool:
 
 
 def origin_allowed(value: str | None) -> bool:
-    """Whether a ``$connect`` with this ``Origin`` header may go on."""
-    if not value:
+    """Whether a ``$connect`` with this ``Origin`` header may go on.
+
+    A ``ws://`` or ``wss://`` origin comes from a client that is not a browser: it is treated as no origin at all.
+    """
+    if not value or value.lower().startswith(NON_BROWSER_SCHEMES):
         return bool(conf.ALLOW_MISSING_ORIGIN)
     origin = parse_origin(value)
     if origin is None:
@@ -67,3 +74,12 @@ def _allowed_hosts() -> list[str]:
     if settings.DEBUG and not settings.ALLOWED_HOSTS:
         return [".localhost", "127.0.0.1", "[::1]"]
     return settings.ALLOWED_HOSTS
+
+
+def shared_domain_wildcards(allowed_hosts: list[str]) -> list[str]:
+    """The ``ALLOWED_HOSTS`` entries that admit any host of a domain anyone can get names in ("*" included)."""
+    return [
+        host
+        for host in allowed_hosts
+        if host == "*" or (host.startswith(".") and host.lower().rstrip(".").endswith(SHARED_DOMAINS))
+    ]

@@ -179,10 +179,13 @@ class WebSocketView(View):
     # Hooks.
 
     def get_channel_name(self, request: HttpRequest) -> str:
-        """The channel a new connection joins: ``?channel=``, else the API's default channel."""
+        """The channel a new connection joins: ``?channel=``, else the API's default channel ("" for none).
+
+        Whatever it returns is validated and checked with :meth:`may_join_channel`, defaults included.
+        """
         requested = request.GET.get("channel", "")
         if requested:
-            return self._checked_channel_name(request, requested)
+            return requested
         api_default = (
             ApiGateway.objects.filter(api_id=self.event["requestContext"]["apiId"])
             .values_list("default_channel_name", flat=True)
@@ -198,7 +201,11 @@ class WebSocketView(View):
         """Add this connection to a channel after the same checks as ``?channel=`` on connect."""
         if self.websocket_session is None:
             raise RejectEvent(410, "Gone: unknown connection.")
-        return self.websocket_session.join(self._checked_channel_name(request, channel_name))
+        checked = self._checked_channel_name(request, channel_name)
+        try:
+            return self.websocket_session.join(checked)
+        except ValidationError as error:
+            raise RejectEvent(400, error.messages[0]) from None
 
     def get_handler_name(self) -> str:
         """The method that handles this MESSAGE event, chosen from the event's route key and the body."""
@@ -229,7 +236,8 @@ class WebSocketView(View):
             ):
                 raise RejectEvent(429, "Too many connections for this user; try again later.")
             self._check_permissions(request, self.permission_required)
-            self.channel_name = self.get_channel_name(request)
+            channel_name = self.get_channel_name(request)
+            self.channel_name = self._checked_channel_name(request, channel_name) if channel_name else ""
             response = self._call("connect", request, *args, **kwargs)
             if not 200 <= response.status_code < 300:
                 transaction.set_rollback(True)
