@@ -28,6 +28,8 @@ EVENT_TYPES = frozenset({"CONNECT", "MESSAGE", "DISCONNECT"})
 ORIGINAL_EVENT_KEY = "websocketEvent"
 # WSGI environ key for the original event; set by websockets_app.lambda_entry only, never from a request header.
 ENVIRON_EVENT_KEY = "websockets_app.event"
+# Set by WebSocketView once it took the event: an error answered without it came from Django, before the view.
+ENVIRON_VIEW_ANSWERED_KEY = "websockets_app.view_answered"
 # Response headers API Gateway passes back to the client's handshake on $connect.
 CONNECT_RESPONSE_HEADERS = frozenset({"sec-websocket-protocol"})
 # Fields every WebSocket event carries, with generous bounds on what AWS sends (ids of 16 characters or so).

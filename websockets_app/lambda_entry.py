@@ -18,6 +18,7 @@ from apig_wsgi import make_lambda_handler as make_apig_wsgi_handler
 from websockets_app.conf import conf
 from websockets_app.events import (
     ENVIRON_EVENT_KEY,
+    ENVIRON_VIEW_ANSWERED_KEY,
     ORIGINAL_EVENT_KEY,
     InvalidWebSocketEvent,
     is_websocket_event,
@@ -112,9 +113,36 @@ def _websocket_environ_from_event(wsgi_app: WSGIApp) -> WSGIApp:
         environ[ENVIRON_EVENT_KEY] = original
         environ["REMOTE_ADDR"] = source_ip(original) or "127.0.0.1"
         environ["wsgi.url_scheme"] = "https"
-        return wsgi_app(environ, start_response)
+        return _without_error_pages(wsgi_app, environ, start_response)
 
     return app
+
+
+def _without_error_pages(wsgi_app: WSGIApp, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    """Answer an error Django made before the view with its status line: WebSocket events never carry a page.
+
+    Refusals before the view (a disallowed Host, no URL for the route) come as HTML pages, with ``DEBUG`` on as
+    Django's ~60 KB debug page of settings and code. The view answers its own refusals in plain text.
+    """
+    replaced: list[bytes] = []
+
+    def guarded_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        code = int(status[:3])
+        if code < 400 or environ.get(ENVIRON_VIEW_ANSWERED_KEY):
+            return start_response(status, headers, exc_info)
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        replaced.append(f"{phrase}.".encode())
+        return start_response(status, [("Content-Type", "text/plain; charset=utf-8")], exc_info)
+
+    body = wsgi_app(environ, guarded_start_response)
+    if not replaced:
+        return body
+    if hasattr(body, "close"):
+        body.close()
+    return replaced
 
 
 def _handle_websocket_event(websocket_handler: LambdaFunction, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -123,31 +151,8 @@ def _handle_websocket_event(websocket_handler: LambdaFunction, event: dict[str, 
     except InvalidWebSocketEvent as error:
         logger.warning("Refused a malformed WebSocket event: %s", error)
         return {"statusCode": 400, "body": f"Bad Request: {error}."}
-    http_response = without_error_page(websocket_handler(http_event, context))
+    http_response = websocket_handler(http_event, context)
     return to_websocket_response(http_response, event_type=event["requestContext"]["eventType"])
-
-
-def without_error_page(http_response: dict[str, Any]) -> dict[str, Any]:
-    """Replace an HTML error page with its status line: WebSocket events never carry a page, a debug page least.
-
-    The view answers every refusal in plain text itself; HTML comes only from Django refusing an event before the
-    view (a disallowed Host, no URL for the route), which with ``DEBUG`` on is a ~60 KB page of settings.
-    """
-    status = http_response.get("statusCode")
-    if not isinstance(status, int) or status < 400 or not _content_type(http_response).startswith("text/html"):
-        return http_response
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
-    return {"statusCode": status, "headers": {"Content-Type": "text/plain"}, "body": f"{phrase}."}
-
-
-def _content_type(http_response: dict[str, Any]) -> str:
-    for key, value in (http_response.get("multiValueHeaders") or http_response.get("headers") or {}).items():
-        if key.lower() == "content-type":
-            return (value[-1] if isinstance(value, list) and value else str(value)).lower()
-    return ""
 
 
 def _zappa_handler(event: Any, context: Any) -> Any:

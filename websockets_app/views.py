@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from websockets_app import aws_limits
 from websockets_app.conf import conf
-from websockets_app.events import ENVIRON_EVENT_KEY, is_websocket_event, source_ip
+from websockets_app.events import ENVIRON_EVENT_KEY, ENVIRON_VIEW_ANSWERED_KEY, is_websocket_event, source_ip
 from websockets_app.exceptions import RejectEvent
 from websockets_app.identity import end_connection, identity_binding, identity_holds
 from websockets_app.messaging import connecting
@@ -99,6 +99,7 @@ class WebSocketView(View):
         if not is_websocket_event(event):
             return HttpResponse("Forbidden: this URL only accepts API Gateway WebSocket events.", status=403)
         self.event = event
+        request.environ[ENVIRON_VIEW_ANSWERED_KEY] = True
         context = event["requestContext"]
         event_type = context["eventType"]
         self._debug(f"{event_type} {context['routeKey']} connection={context['connectionId']}")

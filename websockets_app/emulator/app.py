@@ -11,7 +11,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import ipaddress
 import json
 import logging
 import re
@@ -22,12 +21,14 @@ from urllib.parse import unquote
 
 from websockets_app.emulator import aws_events
 from websockets_app.emulator.aws_events import UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON, ApiIdentity
+from websockets_app.emulator.browser_guard import management_refusal
 from websockets_app.emulator.connection_rate import ConnectionRate
 from websockets_app.emulator.connections import ConnectionRegistry, LiveConnection
 from websockets_app.emulator.integration import INTERNAL_ERROR, Answer, Integration, LambdaFunction
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
 from websockets_app.emulator.management_api import ManagementResponse, error_response, handle_management_request
 from websockets_app.emulator.parity import AWS_PARITY, Parity
+from websockets_app.emulator.redaction import masked_query
 from websockets_app.emulator.route_responses import route_response
 from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, select_route
 from websockets_app.emulator.signatures import SignatureChecker, SignedRequest
@@ -114,8 +115,8 @@ class EmulatorApp:
     async def _management(self, scope: dict[str, Any], receive: Receive, send: Send, connection_id: str) -> None:
         # Read no further than a message can be: a longer body is refused (413), never cut down to nothing.
         body = await _read_body(receive, self.limits.message_bytes)
-        client = scope.get("client")
-        if not client or not ipaddress.ip_address(client[0]).is_loopback:
+        refused_because = management_refusal(scope, self.api.domain_name)
+        if refused_because is not None:
             result_status, error_type, content = 403, "ForbiddenException", b'{"message": "Forbidden"}'
         else:
             result = self._management_gate(scope, body) or await handle_management_request(
@@ -126,7 +127,8 @@ class EmulatorApp:
         if error_type:
             headers.append((b"x-amzn-errortype", error_type.encode()))
         await _respond(send, result_status, headers, content)
-        self._log(f'"{scope["method"]} {scope["path"]}" {result_status}')
+        refusal_note = f" (refused: {refused_because})" if refused_because else ""
+        self._log(f'"{scope["method"]} {scope["path"]}" {result_status}{refusal_note}')
 
     def _management_gate(self, scope: dict[str, Any], body: bytes | None) -> ManagementResponse | None:
         """What AWS refuses before a call reaches a connection: a bad signature, then throttling.
@@ -168,7 +170,7 @@ class EmulatorApp:
         )
         answer = await self._invoke(event)
         response, status = answer.response, answer.status
-        query = f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else ""
+        query = masked_query(scope["query_string"])
         self._log(f'WebSocket $connect {connection_id} "{scope["path"]}{query}" {status}')
         if response is None or not 200 <= status < 300:
             # A refused $connect answers the upgrade with the integration's status, as API Gateway does.
@@ -314,7 +316,7 @@ class EmulatorApp:
         return await self.integration.invoke(event)
 
     def _log_http(self, scope: dict[str, Any], status: int, size: int) -> None:
-        query = f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else ""
+        query = masked_query(scope["query_string"])
         self._log(f'"{scope["method"]} {scope["path"]}{query} HTTP/{scope["http_version"]}" {status} {size}')
 
     def _log(self, line: str) -> None:
