@@ -103,5 +103,12 @@ def test_zappa_schedule_entry_point_reads_its_kwargs(sessions):
     assert scheduled({"detail-type": "Scheduled Event", "kwargs": {"keep_days": 7}}, None) == {
         "marked_closed": 2,
         "deleted": 1,
+        "tokens_deleted": 0,
+        "counters_deleted": 0,
     }
-    assert scheduled({"detail-type": "Scheduled Event", "kwargs": {}}, None) == {"marked_closed": 0, "deleted": 3}
+    assert scheduled({"detail-type": "Scheduled Event", "kwargs": {}}, None) == {
+        "marked_closed": 0,
+        "deleted": 3,
+        "tokens_deleted": 0,
+        "counters_deleted": 0,
+    }

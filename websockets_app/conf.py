@@ -32,8 +32,13 @@ DEFAULTS: dict[str, Any] = {
     # (attempts, seconds) allowed per source IP and per user on $connect; None disables.
     "CONNECT_RATE_LIMIT_PER_IP": (60, 60),
     "CONNECT_RATE_LIMIT_PER_USER": (30, 60),
-    # Cache alias holding the rate-limit counters.
-    "RATE_LIMIT_CACHE": "default",
+    # (tokens, seconds) the connect-token endpoint issues per user; None disables.
+    "CONNECT_TOKEN_RATE_LIMIT_PER_USER": (20, 60),
+    # Where rate-limit counters live: None, the database (shared by every Lambda container); or the alias of a
+    # shared cache with atomic increments (Redis, Memcached). Per-process and dummy caches: check W102.
+    "RATE_LIMIT_CACHE": None,
+    # IPv6 clients are counted per network of this prefix length (one client owns a whole /64).
+    "RATE_LIMIT_IPV6_PREFIX": 64,
     # Route key -> Django path, for additional routes mapped to a path instead of {PATH_PREFIX}<route key>.
     # Provisioning publishes it in the Lambda environment as WEBSOCKET_ROUTE_PATHS (JSON).
     "ROUTE_PATHS": {},

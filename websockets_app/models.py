@@ -200,6 +200,17 @@ class ConnectToken(models.Model):
         return f"token for {self.user} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
 
 
+class RateLimitCounter(models.Model):
+    """Attempts one identity made in one window (websockets_app.ratelimit): shared by every Lambda container."""
+
+    key = models.CharField(max_length=128, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"
+
+
 class ApiGateway(models.Model):
     """A WebSocket API whose routes integrate with this Lambda, and what was provisioned for it."""
 

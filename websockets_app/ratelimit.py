@@ -1,17 +1,26 @@
-"""Fixed-window connect rate limits in Django's cache: one ``add`` and one atomic ``incr`` per check.
+"""Fixed-window rate limits whose counters every Lambda container shares.
 
-Counters live in the cache named by ``WEBSOCKETS["RATE_LIMIT_CACHE"]``. Lambda containers share nothing, so in
-production point it at a shared cache whose ``incr`` is atomic (Redis or Memcached).
+Lambda containers share no memory, start cold and run side by side, so a per-process counter resets on every cold
+start and multiplies with concurrency. By default the counters live in the database (one row per identity and
+window, incremented atomically); ``WEBSOCKETS["RATE_LIMIT_CACHE"]`` names a Django cache instead, which must be
+shared and atomic (Redis, Memcached): check ``websockets_app.W102`` flags the ones that are not.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import time
+from datetime import UTC, datetime
 
 from django.core.cache import caches
+from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from websockets_app.conf import conf
+from websockets_app.models import RateLimitCounter
+
+__all__ = ("client_address_identity", "within_limit")
 
 
 def within_limit(scope: str, identity: str, limit: tuple[int, int] | None) -> bool:
@@ -21,12 +30,53 @@ def within_limit(scope: str, identity: str, limit: tuple[int, int] | None) -> bo
     allowed, seconds = limit
     window = int(time.time() // seconds)
     digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
-    key = f"websockets_app:connect:{scope}:{digest}:{window}"
+    key = f"websockets_app:{scope}:{digest}:{window}"
+    if conf.RATE_LIMIT_CACHE is None:
+        attempts = _count_in_database(key, expires_at=(window + 1) * seconds + 1)
+    else:
+        attempts = _count_in_cache(key, seconds)
+    return attempts <= allowed
+
+
+def client_address_identity(address: str | None) -> str:
+    """What an address is counted as: itself for IPv4, its ``RATE_LIMIT_IPV6_PREFIX`` network for IPv6.
+
+    One IPv6 client is handed a whole /64, so counting single addresses would let it pick a fresh one per attempt.
+    """
+    if not address:
+        return ""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{parsed}/{conf.RATE_LIMIT_IPV6_PREFIX}", strict=False))
+
+
+def _count_in_database(key: str, *, expires_at: float) -> int:
+    """One atomic increment of the window's row (created on first use); the count after it."""
+    counters = RateLimitCounter.objects.filter(key=key)
+    with transaction.atomic():
+        if not counters.update(count=F("count") + 1):
+            try:
+                with transaction.atomic():
+                    RateLimitCounter.objects.create(
+                        key=key, count=1, expires_at=datetime.fromtimestamp(expires_at, tz=UTC)
+                    )
+                return 1
+            except IntegrityError:  # another container created it meanwhile
+                counters.update(count=F("count") + 1)
+        return counters.values_list("count", flat=True).get()
+
+
+def _count_in_cache(key: str, seconds: int) -> int:
     cache = caches[conf.RATE_LIMIT_CACHE]
     cache.add(key, 0, timeout=seconds + 1)
     try:
-        attempts = cache.incr(key)
+        return cache.incr(key)
     except ValueError:  # the window's key expired between add and incr
         cache.add(key, 1, timeout=seconds + 1)
-        attempts = 1
-    return attempts <= allowed
+        return 1

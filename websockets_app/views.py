@@ -31,7 +31,7 @@ from websockets_app.messaging import connecting
 from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession, validate_channel_name
 from websockets_app.origins import origin_allowed
 from websockets_app.permissions import Requirement, has_permissions
-from websockets_app.ratelimit import within_limit
+from websockets_app.ratelimit import client_address_identity, within_limit
 from websockets_app.replies import (
     InvalidMessageId,
     MessageId,
@@ -224,7 +224,8 @@ class WebSocketView(View):
     # The event path.
 
     def _dispatch_connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not within_limit("ip", source_ip(self.event) or "", conf.CONNECT_RATE_LIMIT_PER_IP):
+        address = client_address_identity(source_ip(self.event))
+        if not within_limit("connect:ip", address, conf.CONNECT_RATE_LIMIT_PER_IP):
             raise RejectEvent(429, "Too many connections from this address; try again later.")
         if not origin_allowed(request.headers.get("Origin")):
             raise RejectEvent(403, "Forbidden: origin not allowed.")
@@ -233,7 +234,7 @@ class WebSocketView(View):
             # Everything a refused connection wrote (a redeemed token, the session row) is rolled back.
             request.user = self._connecting_user(request)
             if request.user.is_authenticated and not within_limit(
-                "user", str(request.user.pk), conf.CONNECT_RATE_LIMIT_PER_USER
+                "connect:user", str(request.user.pk), conf.CONNECT_RATE_LIMIT_PER_USER
             ):
                 raise RejectEvent(429, "Too many connections for this user; try again later.")
             self._check_permissions(request, self.permission_required)

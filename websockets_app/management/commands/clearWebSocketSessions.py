@@ -11,7 +11,8 @@ from websockets_app.cleanup import clear_sessions
 class Command(BaseCommand):
     help = (
         "Mark closed the WebSocket sessions API Gateway has certainly closed (connected for over "
-        f"{MAX_CONNECTION_DURATION}, or idle for over {IDLE_TIMEOUT}), then delete closed sessions."
+        f"{MAX_CONNECTION_DURATION}, or idle for over {IDLE_TIMEOUT}), then delete closed sessions, spent or "
+        "expired connect tokens and expired rate-limit counters."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -31,3 +32,8 @@ class Command(BaseCommand):
         kept = f" (keeping those closed in the last {keep_days} days)" if keep_days else ""
         self.stdout.write(f"{verb_close} {result.marked_closed} stale session(s) closed.")
         self.stdout.write(f"{verb_delete} {result.deleted} closed session(s){kept}.")
+        if result.tokens_deleted or result.counters_deleted:
+            self.stdout.write(
+                f"{verb_delete} {result.tokens_deleted} spent or expired connect token(s) and "
+                f"{result.counters_deleted} expired rate-limit counter(s)."
+            )

@@ -18,6 +18,14 @@
  *   socket.send("sendmessage", {message: "hello"});
  *   const me = await socket.request("whoami", {}, {timeout: 5000}); // rejects with a RequestError
  *
+ * A connect token (?token=) connects once. Give a function instead of the URL and it is asked for a fresh URL
+ * before every connection (reconnections and renewals included); it may return a Promise:
+ *
+ *   new LambdaWebSocket(async () => `${url}?token=${await freshConnectToken()}`);
+ *
+ * With a plain URL that carries ?token=, the client does not reconnect or renew with the spent token: after its
+ * connection closes it stops (close event with reconnecting: false).
+ *
  * No build step: include it with <script src="{% static 'websockets_app/lambda-websocket.js' %}">.
  */
 (function (global) {
@@ -49,6 +57,8 @@
     constructor(url, options = {}) {
       super();
       this.url = url;
+      // A plain URL with a connect token can be used once: no reconnection, no renewal.
+      this.singleUse = typeof url !== "function" && new URL(url, global.location.href).searchParams.has("token");
       this.options = Object.assign({}, DEFAULTS, options);
       this.queue = [];
       this.socket = null;
@@ -99,8 +109,32 @@
     }
 
     _open(renewal) {
+      if (typeof this.url !== "function") {
+        this._connect(this.url, renewal);
+        return;
+      }
+      new Promise((resolve) => resolve(this.url())).then(
+        (url) => {
+          if (!this.stopped) this._connect(url, renewal);
+        },
+        (error) => this._urlFailed(renewal, error),
+      );
+    }
+
+    _urlFailed(renewal, error) {
+      // No URL (the token endpoint failed, say): count it as a failed connection and try again later.
+      if (this.stopped) return;
+      if (renewal) {
+        this._schedule("renew", this.options.renewRetry, () => this._open(true));
+        return;
+      }
+      this._emit("close", { code: 1006, reason: String(error), reconnecting: true });
+      this._schedule("reconnect", this._backoff(), () => this._open(false));
+    }
+
+    _connect(url, renewal) {
       // Kept from the start, so that close() reaches a socket that is still connecting.
-      const socket = new WebSocket(this.url);
+      const socket = new WebSocket(url);
       if (renewal) this.renewing = socket;
       else this.connecting = socket;
       socket.addEventListener("open", () => this._opened(socket, renewal));
@@ -122,7 +156,7 @@
       // Make before break: the old connection is closed only once the new one is open. It may be a renewal that
       // opened after the connection it was renewing had dropped: only one connection ever stays open.
       if (previous) previous.close(1000, "Renewed");
-      this._schedule("renew", this.options.renewAfter, () => this._open(true));
+      if (!this.singleUse) this._schedule("renew", this.options.renewAfter, () => this._open(true));
       this._emit("open", { renewed: renewal });
       const queued = this.queue.splice(0);
       queued.forEach((item) => this._transmit(item));
@@ -143,6 +177,7 @@
       this.socket = null;
       this._clear("heartbeat");
       this._clear("renew");
+      if (this.singleUse) this.stopped = true; // its token is spent (or was refused): never reconnect with it
       const reconnecting = !this.stopped;
       this._emit("close", { code: event.code, reason: event.reason, reconnecting: reconnecting });
       if (reconnecting) this._schedule("reconnect", this._backoff(), () => this._open(false));
