@@ -1,7 +1,10 @@
 """Admin pages for connections and WebSocket APIs; the API actions run the same reconcile as the Zappa hook.
 
 Saving an API that was already provisioned reconciles it again only with ``WEBSOCKETS["PROVISION_ON_SAVE"]``:
-by default an edit waits for an explicit action, so a save is a plain database write.
+by default an edit waits for an explicit action, so a save is a plain database write. Changing AWS needs the
+``websockets_app.provision_apigateway`` permission, whatever else a staff user may do. Connection rows are what
+the app trusts about a live connection (its user above all), so the admin shows them read-only; an operator may
+close connections.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from websockets_app.conf import conf
+from websockets_app.exceptions import ManagementApiError
 from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute, WebSocketSession
+
+PROVISION_PERMISSION = "websockets_app.provision_apigateway"
 
 _PROVISIONED_FIELDS = (
     "api_id",
@@ -30,8 +36,32 @@ class WebSocketSessionAdmin(admin.ModelAdmin):
     list_display = ("connection_id", "channel_name", "user", "connected", "api_id", "stage", "last_seen_at")
     list_filter = ("connected", "channel_name", "stage")
     search_fields = ("connection_id", "channel_name", "user__username", "api_id")
-    raw_id_fields = ("user",)
-    readonly_fields = ("connected_at", "last_seen_at", "disconnected_at")
+    actions = ("close_connections",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # rows are made by $connect only
+
+    def has_change_permission(self, request: HttpRequest, obj: WebSocketSession | None = None) -> bool:
+        return False  # a row edited to another user would act as that user
+
+    def has_close_permission(self, request: HttpRequest) -> bool:
+        """Closing is what an operator needs: it takes the model's change permission."""
+        return request.user.has_perm("websockets_app.change_websocketsession")
+
+    @admin.action(description="Close selected connections", permissions=["close"])
+    def close_connections(self, request: HttpRequest, queryset: QuerySet[WebSocketSession]) -> None:
+        closed = failed = 0
+        for session in queryset.filter(connected=True):
+            try:
+                session.close()
+            except ManagementApiError as error:
+                failed += 1
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                closed += 1
+        self.message_user(
+            request, f"Closed {closed} connection(s).", messages.SUCCESS if not failed else messages.WARNING
+        )
 
 
 class ApiGatewayAdditionalRouteInline(admin.TabularInline):
@@ -48,15 +78,18 @@ class ApiGatewayAdmin(admin.ModelAdmin):
     inlines = (ApiGatewayAdditionalRouteInline,)
     actions = ("create_api_gateway", "create_custom_domain")
 
-    @admin.action(description="Create API Gateway")
+    @admin.action(description="Create API Gateway", permissions=["provision"])
     def create_api_gateway(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         for row in queryset:
             provision_and_report(self, request, row, include_domain=False)
 
-    @admin.action(description="Create Custom Domain")
+    @admin.action(description="Create Custom Domain", permissions=["provision"])
     def create_custom_domain(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         for row in queryset:
             provision_and_report(self, request, row, include_domain=True)
+
+    def has_provision_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PROVISION_PERMISSION)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Once routes are saved, bring an API that already exists in AWS up to date with them."""
@@ -84,7 +117,11 @@ def reprovision(model_admin: admin.ModelAdmin, request: HttpRequest, row: ApiGat
     """After an edit of an API that exists in AWS: reconcile it if ``PROVISION_ON_SAVE``, else say how to."""
     if not row.api_created:
         return
-    if conf.PROVISION_ON_SAVE:
+    if conf.PROVISION_ON_SAVE and not request.user.has_perm(PROVISION_PERMISSION):
+        model_admin.message_user(
+            request, f"{row.api_name}: AWS is unchanged: you may not provision APIs.", messages.WARNING
+        )
+    elif conf.PROVISION_ON_SAVE:
         provision_and_report(model_admin, request, row, include_domain=row.custom_domain_created)
     else:
         action = "Create Custom Domain" if row.custom_domain_created else "Create API Gateway"

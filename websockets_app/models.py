@@ -243,6 +243,8 @@ class ApiGateway(models.Model):
 
     class Meta:
         verbose_name = "API Gateway"
+        # Changing AWS is more than editing a row: the admin actions (and PROVISION_ON_SAVE) need this one.
+        permissions = [("provision_apigateway", "Can create and update the API in AWS")]
 
     def __str__(self) -> str:
         return self.api_name

@@ -58,6 +58,7 @@ _KEYS = frozenset(
         "domain_name",
         "certificate_arn",
         "hosted_zone_id",
+        "take_over_domain",
         "default_channel_name",
         "lambda_alias",
     }
@@ -137,7 +138,12 @@ def desired_from_stage(
     if options.get("domain_name"):
         if not options.get("certificate_arn"):
             raise click.ClickException(f"{SETTINGS_KEY}.domain_name needs certificate_arn (ACM, in the API's region)")
-        domain = CustomDomain(options["domain_name"], options["certificate_arn"], options.get("hosted_zone_id", ""))
+        domain = CustomDomain(
+            options["domain_name"],
+            options["certificate_arn"],
+            options.get("hosted_zone_id", ""),
+            take_over=options.get("take_over_domain") is True,
+        )
     given = {key: options[key] for key in _PLAIN_KEYS if key in options}  # the rest keep DesiredApi's defaults
     return DesiredApi(
         name=options.get("name") or f"{lambda_name}-websocket",

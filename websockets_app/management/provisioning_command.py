@@ -26,6 +26,13 @@ class ProvisioningCommand(BaseCommand):
             help="Lambda function the routes invoke (default: WEBSOCKETS['LAMBDA_FUNCTION_NAME'], or on Lambda "
             "the function running the command).",
         )
+        if self.include_domain:
+            parser.add_argument(
+                "--take-over",
+                action="store_true",
+                help="Map the custom domain even if it serves another API, and replace a DNS record for it that "
+                "points elsewhere (refused otherwise).",
+            )
 
     def handle(self, *args: Any, pk: int, dry_run: bool, function_name: str, **options: Any) -> None:
         try:
@@ -39,6 +46,7 @@ class ProvisioningCommand(BaseCommand):
                 dry_run=dry_run,
                 function_name=function_name,
                 echo=self.stdout.write,
+                take_over_domain=options.get("take_over", False),
             )
         except (NoLambdaFunction, ProvisioningError, ClientError, BotoCoreError) as error:
             raise CommandError(str(error)) from error

@@ -77,11 +77,16 @@ class LambdaTarget:
 
 @dataclass(frozen=True)
 class CustomDomain:
-    """A regional custom domain for the API; the Route 53 zone is found from the name when not given."""
+    """A regional custom domain for the API; the Route 53 zone is found from the name when not given.
+
+    ``take_over``: map the domain even when it serves another API, and replace a DNS record for the name that does
+    not point at it. Off, provisioning refuses both and says why: the domain may be someone else's.
+    """
 
     name: str
     certificate_arn: str
     hosted_zone_id: str = ""
+    take_over: bool = False
 
 
 @dataclass(frozen=True)

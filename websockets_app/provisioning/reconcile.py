@@ -180,9 +180,21 @@ class _Run:
         if domain is None:
             return ""
         existing = self.domain_name(domain.name)
+        mappings = self.mappings(domain.name) if existing else []
+        others = sorted(
+            f"{item['ApiId']}/{item['Stage']}"
+            for item in mappings
+            if not item.get("ApiMappingKey") and item["ApiId"] != self.api_id
+        )
+        if others and not domain.take_over:
+            raise ProvisioningError(
+                f"Refused to take over {domain.name}: it is mapped to another API ({', '.join(others)}). Unmap it "
+                "there, or allow it explicitly (createCustomDomain --take-over, or take_over_domain in the stage's "
+                "websocket_api settings)",
+                self.outcome,
+            )
         created = self.apply(diff_domain(domain, existing))
         described = created[0] if created and not self.dry_run else existing
-        mappings = self.mappings(domain.name) if existing else []
         changes, mapping_id = diff_mapping(domain.name, self.api_id, self.desired.stage_name, mappings)
         created = [response for response in self.apply(changes) if "ApiMappingId" in response]
         self.outcome.api_mapping_id = mapping_id or (created[0]["ApiMappingId"] if created else "")
@@ -194,6 +206,13 @@ class _Run:
             )
         zone_id = domain.hosted_zone_id or self.zone_for(domain.name)
         record = find_dns_record(self.records(zone_id, domain.name), domain.name)
+        if record is not None and not domain.take_over and not _aliases(record, target_name):
+            raise ProvisioningError(
+                f"Refused to overwrite the DNS record {domain.name} in zone {zone_id}: it points at "
+                f"{_record_target(record)}, not at this API's domain. Remove it, or allow it explicitly "
+                "(createCustomDomain --take-over, or take_over_domain in the stage's websocket_api settings)",
+                self.outcome,
+            )
         self.apply(diff_dns_record(domain.name, zone_id, target_name or NEW, target_zone or NEW, record))
         self.outcome.api_gateway_domain_name = target_name
         self.outcome.custom_domain_created = not self.dry_run
@@ -390,6 +409,20 @@ def _pages(client: Any, operation: str, *, key: str = "Items", **params: Any) ->
         if not response.get("NextToken"):
             return items
         params = {**params, "NextToken": response["NextToken"]}
+
+
+def _aliases(record: Mapping[str, Any], target_name: str) -> bool:
+    """Whether a DNS record is an alias to API Gateway's regional name for the domain (what this code makes)."""
+    alias = record.get("AliasTarget") or {}
+    return bool(target_name) and alias.get("DNSName", "").rstrip(".").lower() == target_name.rstrip(".").lower()
+
+
+def _record_target(record: Mapping[str, Any]) -> str:
+    alias = record.get("AliasTarget") or {}
+    if alias:
+        return f"alias {alias.get('DNSName', '').rstrip('.')}"
+    values = ", ".join(item.get("Value", "") for item in record.get("ResourceRecords") or [])
+    return f"{record.get('Type', '?')} {values}".strip()
 
 
 def _domain_target(domain: Mapping[str, Any] | None) -> tuple[str, str]:

@@ -33,10 +33,12 @@ def lambda_function_name(explicit: str = "") -> str:
     return name
 
 
-def desired_from_row(row: ApiGateway, target: LambdaTarget) -> DesiredApi:
+def desired_from_row(row: ApiGateway, target: LambdaTarget, *, take_over_domain: bool = False) -> DesiredApi:
     domain = None
     if row.custom_domain_name:
-        domain = CustomDomain(row.custom_domain_name, row.certificate_arn, row.hosted_zone_id)
+        domain = CustomDomain(
+            row.custom_domain_name, row.certificate_arn, row.hosted_zone_id, take_over=take_over_domain
+        )
     return DesiredApi(
         name=row.api_name,
         target=target,
@@ -60,11 +62,16 @@ def provision(
     function_name: str = "",
     echo: Echo = print,
     session: boto3.session.Session | None = None,
+    take_over_domain: bool = False,
 ) -> Outcome:
-    """Reconcile the row's API (and, with ``include_domain``, its custom domain) and record what AWS now has."""
+    """Reconcile the row's API (and, with ``include_domain``, its custom domain) and record what AWS now has.
+
+    ``take_over_domain``: map the domain even if it serves another API and replace a DNS record this app did not
+    make (refused otherwise).
+    """
     session = session or boto3.session.Session(region_name=row.aws_region or None)
     target = resolve_target(lambda_function_name(function_name), alias=row.lambda_alias, session=session)
-    desired = desired_from_row(row, target)
+    desired = desired_from_row(row, target, take_over_domain=take_over_domain)
     if include_domain and desired.domain is None:
         raise ProvisioningError(f"{row.api_name} has no custom domain name to create", Outcome())
     try:
