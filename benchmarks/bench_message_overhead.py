@@ -82,6 +82,60 @@ def main() -> None:
             ("ratio (framework overhead alone)", verdict(ours_again / lookup, GOAL)),
         ],
     )
+    identity_cost(lambda_handler)
+
+
+def identity_cost(lambda_handler) -> None:
+    """What binding a connection to its login costs a logged-in user's message: the same event with and without
+    the per-event check (``websockets_app.identity.identity_holds``), side by side; its queries are counted too."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from websockets_app import views
+    from websockets_app.models import WebSocketSession
+    from websockets_app.testing.events import connect_event, message_event
+
+    alice = get_user_model().objects.create_user("bench-alice")
+    browser = Client()
+    browser.force_login(alice)
+    cookies = {"sessionid": browser.cookies["sessionid"].value}
+    expect(
+        lambda_handler(connect_event(connection_id="alice=", cookies=cookies, origin=None), None)["statusCode"] == 200,
+        "a logged-in $connect answers 200",
+    )
+    message = message_event(body='{"action": "whoami"}', connection_id="alice=")
+    checked = views.identity_holds
+
+    def with_check():
+        views.identity_holds = checked
+        return lambda_handler(message, None)
+
+    def without_check():
+        views.identity_holds = lambda session: True
+        return lambda_handler(message, None)
+
+    expect(with_check()["body"] == without_check()["body"], "both answer the same")
+    expect('"bench-alice"' in with_check()["body"], "the message acts as the logged-in user")
+    counts = []
+    for call in (with_check, without_check):
+        with CaptureQueriesContext(connection) as captured:
+            call()
+        counts.append(len(captured))
+    ours, baseline = side_by_side(with_check, without_check, per_round=200, rounds=15)
+    views.identity_holds = checked
+    session = WebSocketSession.objects.select_related("user").get(connection_id="alice=")
+    check_alone, call_alone = side_by_side(lambda: checked(session), lambda: True, per_round=5000, rounds=15)
+    report(
+        "Identity bound to the login: a logged-in user's MESSAGE",
+        [
+            ("with the per-event check", f"{ours * 1e6:.0f} us, {counts[0]} query"),
+            ("without it (baseline)", f"{baseline * 1e6:.0f} us, {counts[1]} query"),
+            ("cost per message", f"{(ours - baseline) * 1e6:+.1f} us, {counts[0] - counts[1]:+d} queries"),
+            ("the check alone (identity_holds)", f"{(check_alone - call_alone) * 1e6:.1f} us"),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.aws_events import connect_event
 from tests.test_concurrency import run_in_threads
-from websockets_app import security_checks
+from websockets_app import ratelimit, security_checks
 from websockets_app.cleanup import clear_sessions
 from websockets_app.models import ConnectToken, RateLimitCounter, WebSocketSession
 from websockets_app.ratelimit import client_address_identity
@@ -174,3 +174,11 @@ class TestConnectTokens:
         assert redeem_connect_token(fresh).user == alice
         assert redeem_connect_token(expired) is None
         assert list(RateLimitCounter.objects.values_list("key", flat=True)) == ["current"]
+
+
+def test_databases_without_upsert_count_the_same(lambda_handler, settings, monkeypatch):
+    monkeypatch.setattr(ratelimit, "UPSERT_VENDORS", frozenset())
+    settings.WEBSOCKETS = {"CONNECT_RATE_LIMIT_PER_IP": (2, 60)}
+
+    assert statuses(lambda_handler, ["198.51.100.1"] * 3 + ["198.51.100.2"]) == [200, 200, 429, 200]
+    assert sorted(RateLimitCounter.objects.values_list("count", flat=True)) == [1, 3]

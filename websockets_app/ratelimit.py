@@ -14,13 +14,16 @@ import time
 from datetime import UTC, datetime
 
 from django.core.cache import caches
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 
 from websockets_app.conf import conf
 from websockets_app.models import RateLimitCounter
 
 __all__ = ("client_address_identity", "within_limit")
+
+# Databases that increment a counter row in one statement (INSERT .. ON CONFLICT .. RETURNING); others take a few.
+UPSERT_VENDORS = frozenset({"postgresql", "sqlite"})
 
 
 def within_limit(scope: str, identity: str, limit: tuple[int, int] | None) -> bool:
@@ -58,14 +61,29 @@ def client_address_identity(address: str | None) -> str:
 
 def _count_in_database(key: str, *, expires_at: float) -> int:
     """One atomic increment of the window's row (created on first use); the count after it."""
-    counters = RateLimitCounter.objects.filter(key=key)
-    with transaction.atomic():
+    expiry = datetime.fromtimestamp(expires_at, tz=UTC)
+    using = router.db_for_write(RateLimitCounter)
+    connection = connections[using]
+    if connection.vendor in UPSERT_VENDORS:
+        table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
+        key_column, count_column, expiry_column = (
+            connection.ops.quote_name(RateLimitCounter._meta.get_field(name).column)
+            for name in ("key", "count", "expires_at")
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({key_column}, {count_column}, {expiry_column}) VALUES (%s, 1, %s) "  # noqa: S608
+                f"ON CONFLICT ({key_column}) DO UPDATE SET {count_column} = {table}.{count_column} + 1 "
+                f"RETURNING {count_column}",
+                [key, connection.ops.adapt_datetimefield_value(expiry)],
+            )
+            return cursor.fetchone()[0]
+    counters = RateLimitCounter.objects.using(using).filter(key=key)
+    with transaction.atomic(using=using):
         if not counters.update(count=F("count") + 1):
             try:
-                with transaction.atomic():
-                    RateLimitCounter.objects.create(
-                        key=key, count=1, expires_at=datetime.fromtimestamp(expires_at, tz=UTC)
-                    )
+                with transaction.atomic(using=using):
+                    RateLimitCounter.objects.using(using).create(key=key, count=1, expires_at=expiry)
                 return 1
             except IntegrityError:  # another container created it meanwhile
                 counters.update(count=F("count") + 1)
