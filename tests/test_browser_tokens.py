@@ -18,6 +18,7 @@ from tests.test_browser import (  # noqa: F401  (fixtures)
     count_events,
     drop_connection,
     event_types,
+    message_gate,
 )
 from websockets_app.tokens import issue_connect_token
 

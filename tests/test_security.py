@@ -384,7 +384,7 @@ class TestChannels:
 
         assert lambda_handler(event, None) == {
             "statusCode": 400,
-            "body": "Too many channels: a connection may join at most 3.",
+            "body": '{"error":{"status":400,"message":"Too many channels: a connection may join at most 3."}}',
         }
         assert self.send(lambda_handler, "join", channel="room-1")["joined"] is False  # a member already
         assert self.send(lambda_handler, "join", channel="lobby")["joined"] is False  # its connect-time channel
