@@ -11,12 +11,16 @@ import http.server
 import logging
 import threading
 
+import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.emulator_support import RecordingHandler, running_emulator
 from tests.test_browser import TIMEOUT_MS, browser  # noqa: F401  (the browser fixture)
+from websockets_app.emulator import app as emulator_app
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,14 +45,22 @@ def victim(emulator, recorder):
         yield websocket, recorder.events("CONNECT")[-1]["requestContext"]["connectionId"]
 
 
-def post(emulator, connection_id: str, headers: dict[str, str], host: str | None = None) -> tuple:
+def post(emulator, connection_id: str, headers: dict[str, str], host: str | None = None, *, sign: bool = True) -> tuple:
+    """POST to the emulator's @connections with exactly these headers and ``Host``, SigV4-signed as boto3 signs."""
+    host = host or emulator.app.api.domain_name
+    path = f"/{emulator.app.api.stage}/@connections/{connection_id}"
+    body = b"pwned"
+    all_headers = dict(headers)
+    if sign:
+        request = AWSRequest(method="POST", url=f"http://{host}{path}", data=body, headers=headers)
+        SigV4Auth(boto3.Session().get_credentials(), "execute-api", "us-east-1").add_auth(request)
+        all_headers = {name: value for name, value in request.headers.items() if name.lower() != "host"}
     host_name, port = emulator.app.api.domain_name.rsplit(":", 1)
     connection = http.client.HTTPConnection(host_name, int(port), timeout=10)
-    connection.putrequest("POST", f"/{emulator.app.api.stage}/@connections/{connection_id}", skip_host=True)
-    connection.putheader("Host", host or emulator.app.api.domain_name)
-    for name, value in headers.items():
+    connection.putrequest("POST", path, skip_host=True)
+    connection.putheader("Host", host)
+    for name, value in all_headers.items():
         connection.putheader(name, value)
-    body = b"pwned"
     connection.putheader("Content-Length", str(len(body)))
     connection.endheaders(body)
     response = connection.getresponse()
@@ -82,6 +94,7 @@ REBOUND_HOSTS = ["rebind.evil.example:{port}", "rebind.evil.example", "127.0.0.1
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_requests_a_browser_marks_are_refused(emulator, victim, attack):
+    """Signed, so that what refuses them is the browser rule, not the missing signature a page would also lack."""
     websocket, connection_id = victim
 
     assert post(emulator, connection_id, ATTACKS[attack]) == FORBIDDEN
@@ -106,6 +119,15 @@ def test_server_side_clients_on_this_machine_still_post(emulator, victim, host):
     assert websocket.recv(timeout=10) == "pwned"
 
 
+def test_an_unsigned_post_is_refused_as_on_aws(emulator, victim):
+    websocket, connection_id = victim
+
+    status, error_type, _ = post(emulator, connection_id, {}, sign=False)
+
+    assert (status, error_type) == (403, "ForbiddenException")
+    assert nothing_arrives(websocket)
+
+
 class AttackerSite(http.server.BaseHTTPRequestHandler):
     """Another site (another origin, on a name of its own) whose page posts to the emulator."""
 
@@ -121,7 +143,18 @@ class AttackerSite(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_a_page_of_another_site_cannot_post_to_a_connection(browser, emulator, victim, caplog):  # noqa: F811
+@pytest.mark.parametrize("defence", ["both", "the signature alone"])
+def test_a_page_of_another_site_cannot_post_to_a_connection(
+    browser,  # noqa: F811
+    emulator,
+    victim,
+    caplog,
+    monkeypatch,
+    defence,
+):
+    """Either defence stops the drive-by: the browser rule (it answers first), and SigV4 without it."""
+    if defence == "the signature alone":
+        monkeypatch.setattr(emulator_app, "management_refusal", lambda scope, own_host: None)
     websocket, connection_id = victim
     target = f"http://{emulator.app.api.domain_name}/{emulator.app.api.stage}/@connections/{connection_id}"
     options = "{method: 'POST', mode: 'no-cors', body: 'pwned', headers: {'Content-Type': 'text/plain'}}"
@@ -142,7 +175,8 @@ def test_a_page_of_another_site_cannot_post_to_a_connection(browser, emulator, v
         site.server_close()
     refusals = [record.getMessage() for record in caplog.records if "@connections" in record.getMessage()]
     assert len(refusals) == 1
-    assert refusals[0].endswith("403 (refused: a web page sent it (Origin or Sec-Fetch-* header))")
+    expected = "403 (refused: a web page sent it (Origin or Sec-Fetch-* header))" if defence == "both" else "403"
+    assert refusals[0].endswith(f'@connections/{connection_id}" {expected}')
 
 
 def test_the_log_masks_connect_tokens(emulator, caplog):
