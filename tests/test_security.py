@@ -498,7 +498,7 @@ class TestErrors:
             ),
             pytest.param(
                 message_event(connection_id="h=", body="{}"),
-                {"statusCode": 404, "body": "Not Found."},
+                {"statusCode": 404, "body": '{"error":{"status":404,"message":"Not Found."}}'},
                 id="route with no URL",
             ),
         ],

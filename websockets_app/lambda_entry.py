@@ -10,7 +10,6 @@ import importlib.util
 import logging
 import os
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import Any
 
 from apig_wsgi import make_lambda_handler as make_apig_wsgi_handler
@@ -26,6 +25,7 @@ from websockets_app.events import (
     to_http_event,
     to_websocket_response,
 )
+from websockets_app.replies import error_frame, reason_phrase
 
 __all__ = ("LambdaFunction", "is_http_event", "load_zappa_environment", "make_lambda_handler", "script_name_for")
 
@@ -122,19 +122,20 @@ def _without_error_pages(wsgi_app: WSGIApp, environ: dict[str, Any], start_respo
     """Answer an error Django made before the view with its status line: WebSocket events never carry a page.
 
     Refusals before the view (a disallowed Host, no URL for the route) come as HTML pages, with ``DEBUG`` on as
-    Django's ~60 KB debug page of settings and code. The view answers its own refusals in plain text.
+    Django's ~60 KB debug page of settings and code. A message gets the documented error frame instead, as the
+    view's own refusals do; a refused ``$connect``, the status line in plain text.
     """
+    is_message = environ[ENVIRON_EVENT_KEY]["requestContext"]["eventType"] != "CONNECT"
     replaced: list[bytes] = []
 
     def guarded_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         code = int(status[:3])
         if code < 400 or environ.get(ENVIRON_VIEW_ANSWERED_KEY):
             return start_response(status, headers, exc_info)
-        try:
-            phrase = HTTPStatus(code).phrase
-        except ValueError:
-            phrase = "Error"
-        replaced.append(f"{phrase}.".encode())
+        if is_message:
+            replaced.append(error_frame(code, reason_phrase(code)).encode())
+            return start_response(status, [("Content-Type", "application/json")], exc_info)
+        replaced.append(reason_phrase(code).encode())
         return start_response(status, [("Content-Type", "text/plain; charset=utf-8")], exc_info)
 
     body = wsgi_app(environ, guarded_start_response)

@@ -28,6 +28,7 @@ __all__ = (
     "MessageId",
     "error_frame",
     "message_id",
+    "reason_phrase",
     "reply_frame",
     "returned_error_message",
     "too_large",
@@ -78,7 +79,7 @@ def error_frame(status: int, message: str, message_id: MessageId | None = None) 
 
 def returned_error_message(status: int, content: bytes, content_type: str) -> str:
     """What a client is told about a non-2xx response a handler returned; a 5xx says nothing of the server's side."""
-    phrase = _reason_phrase(status)
+    phrase = reason_phrase(status)
     if status >= 500 or not content_type.startswith("text/"):
         return phrase
     try:
@@ -116,7 +117,8 @@ def too_large(frame: str) -> bool:
     return len(frame.encode("utf-8")) > aws_limits.MESSAGE_BYTES
 
 
-def _reason_phrase(status: int) -> str:
+def reason_phrase(status: int) -> str:
+    """``Not Found.``: what a client is told of a status when there is nothing more to say."""
     try:
         return HTTPStatus(status).phrase + "."
     except ValueError:
