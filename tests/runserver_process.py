@@ -47,7 +47,8 @@ def serving(command: list[str], *, cwd: Path, env: dict[str, str]) -> Iterator[t
     try:
         for line in server.stdout:
             lines.append(line.rstrip("\n"))
-            started = re.search(r"Starting development server at (http://127\.0\.0\.1:\d+)/", line)
+            # "Starting development server at" (Django 5.2) or "Starting WSGI development server at" (6.1).
+            started = re.search(r"Starting (?:WSGI )?development server at (http://127\.0\.0\.1:\d+)/", line)
             if started:
                 break
         else:
