@@ -16,6 +16,9 @@ from websockets_app import checks, security_checks
 from websockets_app.models import ApiGateway
 from websockets_app.views import WebSocketView
 
+# Django 6.1's model checks ask the database whether it supports JSONField: running every check needs it.
+pytestmark = pytest.mark.django_db
+
 URL_HINT = 'Add path("ws/<slug:route>", YourWebSocketView.as_view()) to your URLconf.'
 
 
