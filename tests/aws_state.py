@@ -40,6 +40,22 @@ def report_domain_targets(monkeypatch: Any) -> None:
     monkeypatch.setattr(DomainName, "__init__", init)
 
 
+def answer_route_responses(monkeypatch: Any) -> None:
+    """Teach moto ``GetRouteResponses``, which it lacks, as AWS answers it: the route's route responses as ``items``.
+
+    AWS API reference, "GetRouteResponses" (GET /v2/apis/{apiId}/routes/{routeId}/routeresponses); moto already
+    creates, reads and deletes them one by one.
+    """
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+
+    def get_route_responses(self: ApiGatewayV2Response) -> tuple[int, dict[str, str], str]:
+        api_id, route_id = self.path.split("/")[-4], self.path.split("/")[-2]
+        route = self.apigatewayv2_backend.get_route(api_id, route_id)
+        return 200, {}, json.dumps({"items": [item.to_json() for item in route.route_responses.values()]})
+
+    monkeypatch.setattr(ApiGatewayV2Response, "get_route_responses", get_route_responses, raising=False)
+
+
 def aws_state(session: boto3.session.Session, *, function_name: str, role_name: str, zone_id: str) -> dict[str, Any]:
     gateway = session.client("apigatewayv2", region_name=REGION)
     apis = [api for api in gateway.get_apis()["Items"] if api["ProtocolType"] == "WEBSOCKET"]
@@ -99,8 +115,17 @@ def _api_state(gateway: Any, api: dict[str, Any]) -> dict[str, Any]:
         "api_key_selection_expression": api["ApiKeySelectionExpression"],
         "tags": api.get("Tags", {}),
         "integrations": [(item["IntegrationType"], item["IntegrationUri"]) for item in integrations],
+        # Each route: its key, integration, route response selection expression and route response keys.
         "routes": sorted(
-            (route["RouteKey"], numbers.get(route.get("Target", ""), route.get("Target")))
+            (
+                route["RouteKey"],
+                numbers.get(route.get("Target", ""), route.get("Target")),
+                route.get("RouteResponseSelectionExpression") or None,
+                [
+                    item["RouteResponseKey"]
+                    for item in gateway.get_route_responses(ApiId=api_id, RouteId=route["RouteId"])["Items"]
+                ],
+            )
             for route in gateway.get_routes(ApiId=api_id)["Items"]
         ),
         "stages": [

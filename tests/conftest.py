@@ -86,9 +86,10 @@ def aws(monkeypatch):
     import boto3
     from moto import mock_aws
 
-    from tests.aws_state import report_domain_targets
+    from tests.aws_state import answer_route_responses, report_domain_targets
 
     report_domain_targets(monkeypatch)
+    answer_route_responses(monkeypatch)
     with mock_aws():
         session = boto3.session.Session(region_name="eu-west-1")
         role = session.client("iam").create_role(

@@ -9,6 +9,7 @@ from websockets.sync.client import connect
 
 from tests.emulator_support import RecordingHandler, running_emulator
 from websockets_app.emulator import app as emulator_app
+from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,3 +104,22 @@ def test_a_reply_costs_no_management_api_request(emulator, management_requests):
         assert json.loads(websocket.recv(timeout=10))["message"] == "to myself"
         assert websocket.recv(timeout=10) == ""
     assert management_requests == ["POST"]
+
+
+def test_routes_provisioned_one_way_send_nothing_back(settings, lambda_handler):
+    api = ApiGateway.objects.create(api_name="chat", stage_name="local", two_way=False)
+    ApiGatewayAdditionalRoute.objects.create(api_gateway=api, route_key="whoami")
+    recorder = RecordingHandler(lambda_handler)
+    with running_emulator(settings, recorder) as emulator, connect(room(emulator)) as websocket:
+        assert emulator.app.one_way_routes == frozenset({"$default"})
+        websocket.send(json.dumps({"action": "nope", "id": 1}))  # to $default: answered 400, which AWS drops
+        recorder.wait_for(lambda event: event.get("body") == '{"action": "nope", "id": 1}')
+        websocket.send(json.dumps({"action": "whoami", "id": 2}))  # its own route, two-way
+        assert json.loads(websocket.recv(timeout=10)) == {
+            "id": 2,
+            "type": "whoami",
+            "user": "anonymous",
+            "channel": "replies",
+        }
+    [(_, refused)] = [call for call in recorder.calls if call[0].get("body") == '{"action": "nope", "id": 1}']
+    assert refused["statusCode"] == 400

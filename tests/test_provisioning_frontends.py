@@ -16,6 +16,7 @@ from websockets_app import zappa_hooks
 from websockets_app.events import to_http_event
 from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute
 from websockets_app.provisioning.desired import CustomDomain, LambdaTarget
+from websockets_app.provisioning.records import desired_from_row
 from websockets_app.zappa_hooks import desired_from_stage
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +48,7 @@ def state_in_aws(aws):
 
 
 def routes_in_aws(aws):
-    return [[key for key, _ in api["routes"]] for api in state_in_aws(aws)["apis"]]
+    return [[route[0] for route in api["routes"]] for api in state_in_aws(aws)["apis"]]
 
 
 def give_domain(row, name="chat.example.com"):
@@ -63,7 +64,7 @@ def test_create_api_gateway_command_provisions_and_records(on_lambda, row):
     assert row.api_id
     assert lines[0] == "Reconciling WebSocket API chat.."
     assert lines[-2:] == [
-        "  10 changes made.",
+        "  12 changes made.",
         f"WebSocket URL: wss://{row.api_id}.execute-api.{REGION}.amazonaws.com/dev",
     ]
     assert row.api_endpoint == f"wss://{row.api_id}.execute-api.{REGION}.amazonaws.com"
@@ -78,7 +79,7 @@ def test_create_api_gateway_dry_run_changes_nothing(on_lambda, row):
 
     row.refresh_from_db()
     assert lines[0] == "Planning WebSocket API chat.."
-    assert lines[-1] == "  10 changes to make (dry run: nothing was changed)."
+    assert lines[-1] == "  12 changes to make (dry run: nothing was changed)."
     assert (row.api_id, row.api_created) == ("", False)
     assert on_lambda.calls.writes == []
     assert routes_in_aws(on_lambda) == []
@@ -164,21 +165,21 @@ def test_admin_action_then_an_edited_route_reaches_aws(on_lambda, admin_client, 
     )
     row.refresh_from_db()
     [message] = [str(message) for message in response.context["messages"]]
-    assert message.startswith("chat: 10 changes made (+ api chat; + integration AWS_PROXY; + route $connect;")
+    assert message.startswith("chat: 12 changes made (+ api chat; + integration AWS_PROXY; + route $connect;")
     assert message.endswith(f"; WebSocket URL wss://{row.api_id}.execute-api.{REGION}.amazonaws.com/dev")
     assert row.api_created is True
     route = row.additional_routes.get()
 
     response = admin_client.post(
         f"/admin/websockets_app/apigatewayadditionalroute/{route.pk}/change/",
-        {"api_gateway": row.pk, "route_key": "say", "name": "", "path": "/rooms/ws/say"},
+        {"api_gateway": row.pk, "route_key": "say", "name": "", "path": "/rooms/ws/say", "two_way": "on"},
         follow=True,
     )
 
     assert routes_in_aws(on_lambda) == [["$connect", "$default", "$disconnect", "say"]]
     assert next(str(message) for message in response.context["messages"]) == (
-        "chat: 3 changes made (+ route say; - route sendmessage (no longer configured); "
-        "~ environment chat-dev (WEBSOCKET_ROUTE_PATHS)); "
+        "chat: 4 changes made (+ route say (two-way); - route sendmessage (no longer configured); "
+        "+ route response $default of route say; ~ environment chat-dev (WEBSOCKET_ROUTE_PATHS)); "
         f"WebSocket URL wss://{row.api_id}.execute-api.{REGION}.amazonaws.com/dev"
     )
 
@@ -200,6 +201,7 @@ def change_form(row, route):
         "stage_description": "",
         "tags": '{"team": "web"}',
         "lambda_alias": "",
+        "two_way": "on",
         "additional_routes-TOTAL_FORMS": "2",
         "additional_routes-INITIAL_FORMS": "1",
         "additional_routes-0-id": route.pk,
@@ -208,6 +210,7 @@ def change_form(row, route):
         "additional_routes-0-DELETE": "on",
         "additional_routes-1-api_gateway": row.pk,
         "additional_routes-1-route_key": "typing",
+        "additional_routes-1-two_way": "on",
     }
 
 
@@ -311,8 +314,43 @@ def test_websocket_api_settings_are_read():
 
 
 @pytest.mark.parametrize(
+    ("two_way", "one_way"),
+    [
+        (None, frozenset()),
+        (True, frozenset()),
+        (False, frozenset({"$default", "sendmessage", "typing"})),
+        (["sendmessage"], frozenset({"$default", "typing"})),
+        ([], frozenset({"$default", "sendmessage", "typing"})),
+    ],
+)
+def test_message_routes_are_two_way_unless_the_settings_say_otherwise(two_way, one_way):
+    options = {"routes": ["sendmessage", "typing"]} | ({} if two_way is None else {"two_way": two_way})
+
+    desired = desired_from_stage({"websocket_api": options}, lambda_name="site-dev", stage="dev", target=TARGET)
+
+    assert desired.one_way_routes == one_way
+    assert [key for key in desired.route_keys if desired.is_two_way(key)] == [
+        key for key in ("$default", "sendmessage", "typing") if key not in one_way
+    ]
+
+
+def test_an_api_rows_routes_are_two_way_unless_switched_off(db):
+    row = ApiGateway.objects.create(api_name="chat", two_way=False)
+    ApiGatewayAdditionalRoute.objects.create(api_gateway=row, route_key="say")
+    ApiGatewayAdditionalRoute.objects.create(api_gateway=row, route_key="quiet", two_way=False)
+
+    desired = desired_from_row(row, TARGET)
+
+    assert desired.one_way_routes == frozenset({"$default", "quiet"})
+    assert [key for key in desired.route_keys if desired.is_two_way(key)] == ["say"]
+
+
+@pytest.mark.parametrize(
     ("websocket_api", "message"),
     [
+        ({"two_way": "yes"}, "two_way must be true, false or a list of route keys"),
+        ({"two_way": ["$connect"]}, "two_way names '$connect': only $default and the routes given in routes"),
+        ({"routes": ["a"], "two_way": ["b"]}, "two_way names 'b'"),
         ({"routes": "sendmessage"}, "routes must be a list of route keys or a mapping"),
         ({"routes": ["$connect"]}, "Invalid route key '$connect'"),
         ({"routes": ["a", "a"]}, "Route 'a' is given twice"),

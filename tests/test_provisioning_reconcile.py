@@ -34,7 +34,14 @@ def state(aws):
     return aws_state(aws.session, function_name=aws.function_name, role_name=aws.role_name, zone_id=aws.zone_id)
 
 
-def expected_api(aws, desired, *, routes=("sendmessage", "typing")):
+def route(key, *, two_way=True):
+    """A route as the state reads it: message routes are two-way (a $default route response) unless told not."""
+    if key in ("$connect", "$disconnect") or not two_way:
+        return (key, "integration 0", None, [])
+    return (key, "integration 0", "$default", ["$default"])
+
+
+def expected_api(aws, desired, *, routes=("sendmessage", "typing"), one_way=()):
     return {
         "name": desired.name,
         "description": desired.description,
@@ -47,7 +54,9 @@ def expected_api(aws, desired, *, routes=("sendmessage", "typing")):
                 f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{aws.function_arn}/invocations",
             )
         ],
-        "routes": sorted((key, "integration 0") for key in ("$connect", "$default", "$disconnect", *routes)),
+        "routes": sorted(
+            route(key, two_way=key not in one_way) for key in ("$connect", "$default", "$disconnect", *routes)
+        ),
         "stages": [("dev", True)],
     }
 
@@ -65,14 +74,17 @@ def test_first_run_provisions_everything_once(aws, desired):
         "  + integration AWS_PROXY",
         "  + route $connect",
         "  + route $disconnect",
-        "  + route $default",
-        "  + route sendmessage",
-        "  + route typing",
+        "  + route $default (two-way)",
+        "  + route sendmessage (two-way)",
+        "  + route typing (two-way)",
+        "  + route response $default of route $default",
+        "  + route response $default of route sendmessage",
+        "  + route response $default of route typing",
         "  + stage dev (auto-deploy)",
         f"  + permission websocket-api-{api_id} (arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*)",
         f"  + role policy websocket-api-{api_id}-connections (chat-dev-ZappaLambdaExecutionRole)",
         "  ~ environment chat-dev (WEBSOCKET_API_ID, WEBSOCKET_ROUTE_PATHS, WEBSOCKET_STAGE, WEBSOCKET_URL)",
-        "  11 changes made.",
+        "  14 changes made.",
     ]
     assert state(aws) == {
         "apis": [expected_api(aws, desired)],
@@ -134,12 +146,19 @@ def test_edits_reach_aws(aws, desired):
     assert lines[1:] == [
         "  ~ api chat-dev-websocket (Description: 'Chat' -> 'Chat rooms', "
         "RouteSelectionExpression: '$request.body.action' -> '$request.body.type')",
-        "  + route is_typing",
+        "  + route is_typing (two-way)",
         "  - route typing (no longer configured)",
+        "  + route response $default of route is_typing",
         "  ~ environment chat-dev (WEBSOCKET_ROUTE_PATHS)",
-        "  4 changes made.",
+        "  5 changes made.",
     ]
-    assert sorted(aws.calls.writes) == ["CreateRoute", "DeleteRoute", "UpdateApi", "UpdateFunctionConfiguration"]
+    assert sorted(aws.calls.writes) == [
+        "CreateRoute",
+        "CreateRouteResponse",
+        "DeleteRoute",
+        "UpdateApi",
+        "UpdateFunctionConfiguration",
+    ]
     assert state(aws)["apis"] == [expected_api(aws, edited, routes=("is_typing", "sendmessage"))]
     assert state(aws)["environment"]["WEBSOCKET_ROUTE_PATHS"] == '{"is_typing": "/rooms/ws/typing"}'
 
@@ -150,11 +169,7 @@ def test_removed_routes_and_tags_are_deleted(aws, desired):
     run(aws, dataclasses.replace(desired, routes={}, tags={}))
 
     api = state(aws)["apis"][0]
-    assert api["routes"] == [
-        ("$connect", "integration 0"),
-        ("$default", "integration 0"),
-        ("$disconnect", "integration 0"),
-    ]
+    assert api["routes"] == [route("$connect"), route("$default"), route("$disconnect")]
     assert api["tags"] == {}
 
 
@@ -210,7 +225,7 @@ def test_dry_run_prints_the_diff_and_changes_nothing(aws, desired):
     assert outcome.api_id == ""
     assert outcome.api_created is False
     assert lines[1] == "  + api chat-dev-websocket"
-    assert lines[-1] == "  11 changes to make (dry run: nothing was changed)."
+    assert lines[-1] == "  14 changes to make (dry run: nothing was changed)."
     assert lines[0] == "Planning WebSocket API chat-dev-websocket.."
     assert state(aws)["apis"] == []
 
@@ -229,6 +244,81 @@ def test_dry_run_of_an_edit_lists_only_the_edit(aws, desired):
     ]
 
 
+def test_a_route_made_one_way_loses_its_route_response_and_converges_back(aws, desired):
+    run(aws, desired)
+    one_way = dataclasses.replace(desired, one_way_routes=frozenset({"typing"}))
+    aws.calls.clear()
+
+    _, lines = run(aws, one_way)
+
+    assert lines[1:] == [
+        "  ~ route typing (one-way)",
+        "  - route response $default of route typing (one-way route)",
+        "  2 changes made.",
+    ]
+    assert sorted(aws.calls.writes) == ["DeleteRouteResponse", "UpdateRoute"]
+    assert state(aws)["apis"] == [expected_api(aws, one_way, one_way=("typing",))]
+    assert run(aws, one_way)[1][1:] == ["  WebSocket API is up to date."]
+
+    _, lines = run(aws, desired)
+
+    assert lines[1:] == [
+        "  ~ route typing (two-way)",
+        "  + route response $default of route typing",
+        "  2 changes made.",
+    ]
+    assert state(aws)["apis"] == [expected_api(aws, desired)]
+
+
+def test_an_api_provisioned_before_two_way_routes_converges(aws, desired):
+    # What earlier versions made: every route one-way, no route response anywhere.
+    run(aws, dataclasses.replace(desired, one_way_routes=frozenset({"$default", "sendmessage", "typing"})))
+    assert state(aws)["apis"] == [expected_api(aws, desired, one_way=("$default", "sendmessage", "typing"))]
+
+    _, lines = run(aws, desired)
+
+    assert lines[1:] == [
+        "  ~ route $default (two-way)",
+        "  ~ route sendmessage (two-way)",
+        "  ~ route typing (two-way)",
+        "  + route response $default of route $default",
+        "  + route response $default of route sendmessage",
+        "  + route response $default of route typing",
+        "  6 changes made.",
+    ]
+    assert state(aws)["apis"] == [expected_api(aws, desired)]
+
+
+def test_route_responses_left_by_someone_else_are_removed(aws, desired):
+    outcome, _ = run(aws, desired)
+    gateway = aws.session.client("apigatewayv2")
+    routes = {item["RouteKey"]: item["RouteId"] for item in gateway.get_routes(ApiId=outcome.api_id)["Items"]}
+    gateway.create_route_response(ApiId=outcome.api_id, RouteId=routes["sendmessage"], RouteResponseKey="$default")
+    gateway.create_route_response(ApiId=outcome.api_id, RouteId=routes["typing"], RouteResponseKey="custom")
+
+    _, lines = run(aws, desired)
+
+    assert lines[1:] == [
+        "  - route response $default of route sendmessage (duplicate)",
+        "  - route response custom of route typing (not the $default key)",
+        "  2 changes made.",
+    ]
+    assert state(aws)["apis"] == [expected_api(aws, desired)]
+
+
+def test_connect_and_disconnect_keep_what_aws_gives_them(aws, desired):
+    outcome, _ = run(aws, desired)
+    gateway = aws.session.client("apigatewayv2")
+    connect = next(item for item in gateway.get_routes(ApiId=outcome.api_id)["Items"] if item["RouteKey"] == "$connect")
+    gateway.update_route(ApiId=outcome.api_id, RouteId=connect["RouteId"], RouteResponseSelectionExpression="$default")
+    aws.calls.clear()
+
+    _, lines = run(aws, desired)
+
+    assert lines[1:] == ["  WebSocket API is up to date."]
+    assert aws.calls.writes == []
+
+
 def with_domain(desired, name="chat.example.com"):
     return dataclasses.replace(desired, domain=CustomDomain(name=name, certificate_arn=CERTIFICATE))
 
@@ -242,7 +332,7 @@ def test_custom_domain_mapping_and_dns_alias(aws, desired):
         f"  + mapping chat.example.com -> {outcome.api_id}/dev",
         f"  + dns record chat.example.com ({target})",
         "  ~ environment chat-dev (WEBSOCKET_API_ID, WEBSOCKET_ROUTE_PATHS, WEBSOCKET_STAGE, WEBSOCKET_URL)",
-        "  14 changes made.",
+        "  17 changes made.",
     ]
     assert outcome.websocket_url == "wss://chat.example.com"
     assert (outcome.api_created, outcome.custom_domain_created) == (True, True)

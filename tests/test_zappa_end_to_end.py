@@ -20,7 +20,7 @@ import pytest
 from moto.moto_server import threaded_moto_server
 from moto.server import ThreadedMotoServer
 
-from tests.aws_state import ACCOUNT, REGION, REGIONAL_ZONE_ID, aws_state, report_domain_targets
+from tests.aws_state import ACCOUNT, REGION, REGIONAL_ZONE_ID, answer_route_responses, aws_state, report_domain_targets
 
 REPO = Path(__file__).resolve().parent.parent
 ZAPPA = Path(sys.executable).parent / "zappa"
@@ -55,6 +55,7 @@ def moto_server(monkeypatch):
         lambda *args, **kwargs: answer_function_url_listing(application(*args, **kwargs)),
     )
     report_domain_targets(monkeypatch)
+    answer_route_responses(monkeypatch)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -121,7 +122,14 @@ def reconcile_report(output: str) -> list[str]:
     return lines[start + 1 : end + 1]
 
 
-def expected_state(api_id: str, *, routes: dict[str, str], description: str, domain: str = "") -> dict[str, Any]:
+def expected_route(key: str, *, two_way: bool) -> tuple[str, str, str | None, list[str]]:
+    """A route as aws_state reads it: a two-way one has the $default route response and selects it."""
+    return (key, "integration 0", "$default", ["$default"]) if two_way else (key, "integration 0", None, [])
+
+
+def expected_state(
+    api_id: str, *, routes: dict[str, str], description: str, domain: str = "", one_way: tuple[str, ...] = ()
+) -> dict[str, Any]:
     function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{LAMBDA_NAME}"
     integration = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
     url = f"wss://{domain}" if domain else f"wss://{api_id}.execute-api.{REGION}.amazonaws.com/{STAGE}"
@@ -135,7 +143,10 @@ def expected_state(api_id: str, *, routes: dict[str, str], description: str, dom
                 "api_key_selection_expression": "$request.header.x-api-key",
                 "tags": {"zappa-function": LAMBDA_NAME},
                 "integrations": [("AWS_PROXY", integration)],
-                "routes": sorted((key, "integration 0") for key in ("$connect", "$default", "$disconnect", *routes)),
+                "routes": sorted(
+                    [expected_route(key, two_way=False) for key in ("$connect", "$disconnect")]
+                    + [expected_route(key, two_way=key not in one_way) for key in ("$default", *routes)]
+                ),
                 "stages": [(STAGE, True)],
             }
         ],
@@ -189,12 +200,13 @@ def test_zappa_deploy_update_undeploy(moto_server, project):
         "  + integration AWS_PROXY",
         "  + route $connect",
         "  + route $disconnect",
-        "  + route $default",
+        "  + route $default (two-way)",
+        "  + route response $default of route $default",
         f"  + stage {STAGE} (auto-deploy)",
         f"  + permission websocket-api-{api_id} (arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*)",
         f"  + role policy websocket-api-{api_id}-connections ({ROLE_NAME})",
         f"  ~ environment {LAMBDA_NAME} (WEBSOCKET_API_ID, WEBSOCKET_ROUTE_PATHS, WEBSOCKET_STAGE, WEBSOCKET_URL)",
-        "  9 changes made.",
+        "  10 changes made.",
         f"WebSocket URL: wss://{api_id}.execute-api.{REGION}.amazonaws.com/{STAGE}",
     ]
     deployed = expected_state(api_id, routes={}, description=default_description)
@@ -211,6 +223,24 @@ def test_zappa_deploy_update_undeploy(moto_server, project):
         ]
         assert state() == deployed
 
+    # A deployment made before routes were two-way (no route response, no selection expression) converges.
+    gateway = session.client("apigatewayv2")
+    default_route = next(item for item in gateway.get_routes(ApiId=api_id)["Items"] if item["RouteKey"] == "$default")
+    for response in gateway.get_route_responses(ApiId=api_id, RouteId=default_route["RouteId"])["Items"]:
+        gateway.delete_route_response(
+            ApiId=api_id, RouteId=default_route["RouteId"], RouteResponseId=response["RouteResponseId"]
+        )
+    gateway.update_route(ApiId=api_id, RouteId=default_route["RouteId"], RouteResponseSelectionExpression="")
+    assert state() == expected_state(api_id, routes={}, description=default_description, one_way=("$default",))
+    report = reconcile_report(zappa(directory, venv, "update", STAGE))
+    assert report == [
+        "  ~ route $default (two-way)",
+        "  + route response $default of route $default",
+        "  2 changes made.",
+        f"WebSocket URL: wss://{api_id}.execute-api.{REGION}.amazonaws.com/{STAGE}",
+    ]
+    assert state() == deployed
+
     # update with routes (one mapped to a Django path), a description and a custom domain added.
     write_settings(
         directory,
@@ -224,37 +254,44 @@ def test_zappa_deploy_update_undeploy(moto_server, project):
     report = reconcile_report(zappa(directory, venv, "update", STAGE))
     assert report == [
         f"  ~ api {API_NAME} (Description: '{default_description}' -> 'Chat')",
-        "  + route sendmessage",
-        "  + route typing",
+        "  + route sendmessage (two-way)",
+        "  + route typing (two-way)",
+        "  + route response $default of route sendmessage",
+        "  + route response $default of route typing",
         "  + domain chat.example.com (regional)",
         f"  + mapping chat.example.com -> {api_id}/{STAGE}",
         f"  + dns record chat.example.com (d-chat-example-com.execute-api.{REGION}.amazonaws.com)",
         f"  ~ environment {LAMBDA_NAME} (WEBSOCKET_ROUTE_PATHS, WEBSOCKET_URL)",
-        "  7 changes made.",
+        "  9 changes made.",
         "WebSocket URL: wss://chat.example.com",
     ]
     routes = {"sendmessage": "", "typing": "/ws/typing"}
     assert state() == expected_state(api_id, routes=routes, description="Chat", domain="chat.example.com")
 
-    # update with a route removed.
+    # update with a route removed, and only sendmessage answered.
     write_settings(
         directory,
         {
             "description": "Chat",
             "routes": ["sendmessage"],
+            "two_way": ["sendmessage"],
             "domain_name": "chat.example.com",
             "certificate_arn": CERTIFICATE,
         },
     )
     report = reconcile_report(zappa(directory, venv, "update", STAGE))
     assert report == [
+        "  ~ route $default (one-way)",
         "  - route typing (no longer configured)",
+        "  - route response $default of route $default (one-way route)",
         f"  ~ environment {LAMBDA_NAME} (WEBSOCKET_ROUTE_PATHS)",
-        "  2 changes made.",
+        "  4 changes made.",
         "WebSocket URL: wss://chat.example.com",
     ]
     routes = {"sendmessage": ""}
-    assert state() == expected_state(api_id, routes=routes, description="Chat", domain="chat.example.com")
+    assert state() == expected_state(
+        api_id, routes=routes, description="Chat", domain="chat.example.com", one_way=("$default",)
+    )
 
     # undeploy: the WebSocket API, its domain, mapping, DNS record, permission and role policy are gone.
     output = zappa(directory, venv, "undeploy", STAGE, "--yes")

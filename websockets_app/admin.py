@@ -66,7 +66,7 @@ class WebSocketSessionAdmin(admin.ModelAdmin):
 
 class ApiGatewayAdditionalRouteInline(admin.TabularInline):
     model = ApiGatewayAdditionalRoute
-    fields = ("route_key", "name", "path")
+    fields = ("route_key", "name", "path", "two_way")
     extra = 1
 
 
@@ -100,7 +100,7 @@ class ApiGatewayAdmin(admin.ModelAdmin):
 
 @admin.register(ApiGatewayAdditionalRoute)
 class ApiGatewayAdditionalRouteAdmin(admin.ModelAdmin):
-    list_display = ("route_key", "name", "path", "api_gateway")
+    list_display = ("route_key", "name", "path", "two_way", "api_gateway")
     list_filter = ("api_gateway",)
     search_fields = ("route_key", "name")
 

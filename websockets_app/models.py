@@ -232,6 +232,11 @@ class ApiGateway(models.Model):
     lambda_alias = models.CharField(
         max_length=128, blank=True, help_text="Lambda alias the routes invoke; empty: the function itself."
     )
+    two_way = models.BooleanField(
+        default=True,
+        help_text="Whether messages to $default are answered with what their handler returns ($default route "
+        "response); off: one-way, the answer is dropped.",
+    )
 
     # What AWS returned: filled in by provisioning, never by hand.
     api_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -261,6 +266,9 @@ class ApiGatewayAdditionalRoute(models.Model):
         blank=True,
         validators=[django_path_validator],
         help_text="Django path the route's messages are posted to; empty: the view method named like the route key.",
+    )
+    two_way = models.BooleanField(
+        default=True, help_text="Whether the route's messages are answered with what their handler returns."
     )
 
     class Meta:

@@ -38,6 +38,7 @@ from websockets_app.provisioning.desired import (  # noqa: E402
     InvalidRoutes,
     LambdaTarget,
     parse_routes,
+    parse_two_way,
 )
 from websockets_app.provisioning.reconcile import ProvisioningError, reconcile, resolve_target, teardown  # noqa: E402
 
@@ -61,6 +62,7 @@ _KEYS = frozenset(
         "take_over_domain",
         "default_channel_name",
         "lambda_alias",
+        "two_way",
     }
 )
 # Keys passed to DesiredApi as they are, under the same name.
@@ -134,6 +136,10 @@ def desired_from_stage(
         routes = parse_routes(options.get("routes"))
     except InvalidRoutes as error:
         raise click.ClickException(f"{SETTINGS_KEY}.routes: {error}") from error
+    try:
+        one_way = parse_two_way(options.get("two_way"), routes)
+    except InvalidRoutes as error:
+        raise click.ClickException(f"{SETTINGS_KEY}.two_way: {error}") from error
     domain = None
     if options.get("domain_name"):
         if not options.get("certificate_arn"):
@@ -153,6 +159,7 @@ def desired_from_stage(
         routes=routes,
         stage_name=stage,
         domain=domain,
+        one_way_routes=one_way,
         **given,
     )
 

@@ -88,13 +88,14 @@ def build_app(
     """
     host, port = sock.getsockname()[:2]
     domain_name = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    expression, routes, stage = _api_row_settings()
+    expression, routes, one_way, stage = _api_row_settings()
     validate(expression)  # fails early on an expression the emulator cannot evaluate
     return EmulatorApp(
         lambda_handler or load_lambda_handler(),
         api=ApiIdentity(api_id=LOCAL_API_ID, stage=stage, domain_name=domain_name),
         route_selection_expression=expression,
         routes=routes,
+        one_way_routes=one_way,
         limits=limits or limits_from_settings(),
         parity=parity or parity_from_settings(),
         workers=workers,
@@ -214,15 +215,20 @@ class BackgroundServer:
         asyncio.run(self.server.serve(sockets=[self.sock]))
 
 
-def _api_row_settings() -> tuple[str, list[str], str]:
-    """Route selection expression, extra route keys and stage of the first ``ApiGateway`` row, if any."""
+def _api_row_settings() -> tuple[str, list[str], frozenset[str], str]:
+    """Route selection expression, extra route keys, one-way routes and stage of the first ``ApiGateway`` row.
+
+    Without a row, every message route is two-way, as provisioning makes them by default.
+    """
     from websockets_app.models import ApiGateway
+    from websockets_app.provisioning.records import one_way_routes
 
     try:
         api = ApiGateway.objects.order_by("pk").first()
         routes = list(api.additional_routes.values_list("route_key", flat=True)) if api else []
+        one_way = one_way_routes(api) if api else frozenset()
     except DatabaseError:  # not migrated yet: runserver says so itself
-        api, routes = None, []
+        api, routes, one_way = None, [], frozenset()
     if api is None:
-        return DEFAULT_EXPRESSION, [], DEFAULT_STAGE
-    return api.route_selection_expression, routes, api.stage_name or DEFAULT_STAGE
+        return DEFAULT_EXPRESSION, [], frozenset(), DEFAULT_STAGE
+    return api.route_selection_expression, routes, one_way, api.stage_name or DEFAULT_STAGE

@@ -15,16 +15,24 @@ from typing import Any
 __all__ = (
     "BUILT_IN_ROUTES",
     "ROUTE_KEY_PATTERN",
+    "ROUTE_RESPONSE_KEY",
+    "ROUTE_RESPONSE_SELECTION_EXPRESSION",
     "CustomDomain",
     "DesiredApi",
     "InvalidRoutes",
     "LambdaTarget",
     "browser_url",
     "parse_routes",
+    "parse_two_way",
 )
 
 # Routes every API gets: they reach the view's connect, disconnect and action-dispatching methods.
 BUILT_IN_ROUTES = ("$connect", "$disconnect", "$default")
+# A two-way route answers its sender with the integration's response: it has a route response under this key (the
+# only key WebSocket APIs support) and selects it with this expression (AWS, "Set up route responses for WebSocket
+# APIs"). $connect and $disconnect stay as AWS makes them: their answer is the handshake's status, or nothing.
+ROUTE_RESPONSE_KEY = "$default"
+ROUTE_RESPONSE_SELECTION_EXPRESSION = "$default"
 # API Gateway route keys for custom routes: no "$" prefix (those are reserved), at most 128 characters.
 ROUTE_KEY_PATTERN = r"[A-Za-z0-9_.:-]{1,128}"
 _ROUTE_KEY_RE = re.compile(ROUTE_KEY_PATTERN)
@@ -105,10 +113,20 @@ class DesiredApi:
     stage_description: str = ""
     default_channel_name: str = ""
     domain: CustomDomain | None = None
+    # Message routes whose answer is dropped; every other message route answers its sender (two-way).
+    one_way_routes: frozenset[str] = frozenset()
 
     @property
     def route_keys(self) -> tuple[str, ...]:
         return BUILT_IN_ROUTES + tuple(sorted(self.routes))
+
+    @property
+    def message_route_keys(self) -> tuple[str, ...]:
+        """The routes messages arrive on: ``$default`` and the additional routes (not $connect, $disconnect)."""
+        return ("$default", *sorted(self.routes))
+
+    def is_two_way(self, route_key: str) -> bool:
+        return route_key in self.message_route_keys and route_key not in self.one_way_routes
 
     @property
     def route_paths(self) -> dict[str, str]:
@@ -166,3 +184,25 @@ def parse_routes(value: Any) -> dict[str, str]:
             raise InvalidRoutes(f"Route {key!r} is given twice")
         routes[key] = path
     return routes
+
+
+def parse_two_way(value: Any, routes: Mapping[str, str]) -> frozenset[str]:
+    """Read ``two_way`` as given in settings; returns the message routes that are one-way.
+
+    ``true`` (the default): every message route is two-way; ``false``: none is; a list of route keys: those are
+    and the others are not. ``$connect`` and ``$disconnect`` are never message routes.
+    """
+    message_routes = frozenset({"$default", *routes})
+    if value is None or value is True:
+        return frozenset()
+    if value is False:
+        return message_routes
+    if not isinstance(value, list) or not all(isinstance(key, str) for key in value):
+        raise InvalidRoutes("two_way must be true, false or a list of route keys")
+    unknown = sorted(set(value) - message_routes)
+    if unknown:
+        raise InvalidRoutes(
+            f"two_way names {', '.join(map(repr, unknown))}: only $default and the routes given in routes carry "
+            "messages that can be answered"
+        )
+    return message_routes - frozenset(value)

@@ -13,7 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from websockets_app.provisioning.desired import CustomDomain, DesiredApi
+from websockets_app.provisioning.desired import (
+    ROUTE_RESPONSE_KEY,
+    ROUTE_RESPONSE_SELECTION_EXPRESSION,
+    CustomDomain,
+    DesiredApi,
+)
 
 __all__ = (
     "Change",
@@ -27,6 +32,7 @@ __all__ = (
     "diff_mapping",
     "diff_permission",
     "diff_role_policy",
+    "diff_route_responses",
     "diff_routes",
     "diff_stage",
     "diff_stale_integrations",
@@ -157,26 +163,70 @@ def diff_stale_integrations(api_id: str, keep_id: str, integrations: Iterable[Ma
 def diff_routes(
     desired: DesiredApi, api_id: str, integration_id: str, routes: Iterable[Mapping[str, Any]]
 ) -> list[Change]:
-    """Create missing routes, point existing ones at the integration, delete removed ones and duplicates."""
+    """Create missing routes, point existing ones at the integration (two-way or not), delete removed ones."""
     target = f"integrations/{integration_id}"
     by_key: dict[str, list[Mapping[str, Any]]] = {}
     for route in routes:
         by_key.setdefault(route["RouteKey"], []).append(route)
     changes = []
     for key in desired.route_keys:
+        # $connect and $disconnect are left as AWS makes them; message routes are two-way or one-way as configured.
+        is_message_route = key in desired.message_route_keys
+        expression = ROUTE_RESPONSE_SELECTION_EXPRESSION if desired.is_two_way(key) else ""
         existing = by_key.pop(key, [])
         if not existing:
             params = {"ApiId": api_id, "RouteKey": key, "Target": target}
-            changes.append(Change("create", "route", key, "apigatewayv2", "create_route", params))
+            if expression:
+                params["RouteResponseSelectionExpression"] = expression
+            detail = _way(expression) if is_message_route else ""
+            changes.append(Change("create", "route", key, "apigatewayv2", "create_route", params, detail))
             continue
         first, *duplicates = existing
+        changed: dict[str, str] = {}
         if first.get("Target") != target:
-            params = {"ApiId": api_id, "RouteId": first["RouteId"], "Target": target}
-            changes.append(Change("update", "route", key, "apigatewayv2", "update_route", params, target))
+            changed["Target"] = target
+        # AWS omits the expression when there is none; an empty string clears it (what Terraform's provider sends).
+        if is_message_route and (first.get("RouteResponseSelectionExpression") or "") != expression:
+            changed["RouteResponseSelectionExpression"] = expression
+        if changed:
+            params = {"ApiId": api_id, "RouteId": first["RouteId"], **changed}
+            detail = ", ".join(target if name == "Target" else _way(value) for name, value in changed.items())
+            changes.append(Change("update", "route", key, "apigatewayv2", "update_route", params, detail))
         changes.extend(_delete_route(api_id, route, "duplicate") for route in duplicates)
     for extra in by_key.values():
         changes.extend(_delete_route(api_id, route, "no longer configured") for route in extra)
     return changes
+
+
+def diff_route_responses(
+    desired: DesiredApi, api_id: str, route_key: str, route_id: str, responses: Iterable[Mapping[str, Any]]
+) -> list[Change]:
+    """A two-way route has exactly one ``$default`` route response; any other route has none."""
+    wanted = desired.is_two_way(route_key)
+    kept: Mapping[str, Any] | None = None
+    changes = []
+    for response in responses:
+        if wanted and kept is None and response.get("RouteResponseKey") == ROUTE_RESPONSE_KEY:
+            kept = response
+            continue
+        if not wanted:
+            why = "one-way route"
+        elif response.get("RouteResponseKey") != ROUTE_RESPONSE_KEY:
+            why = f"not the {ROUTE_RESPONSE_KEY} key"
+        else:
+            why = "duplicate"
+        params = {"ApiId": api_id, "RouteId": route_id, "RouteResponseId": response["RouteResponseId"]}
+        name = f"{response.get('RouteResponseKey', '')} of route {route_key}"
+        changes.append(Change("delete", "route response", name, "apigatewayv2", "delete_route_response", params, why))
+    if wanted and kept is None:
+        params = {"ApiId": api_id, "RouteId": route_id, "RouteResponseKey": ROUTE_RESPONSE_KEY}
+        name = f"{ROUTE_RESPONSE_KEY} of route {route_key}"
+        changes.insert(0, Change("create", "route response", name, "apigatewayv2", "create_route_response", params))
+    return changes
+
+
+def _way(expression: str) -> str:
+    return "two-way" if expression else "one-way"
 
 
 def _delete_route(api_id: str, route: Mapping[str, Any], why: str) -> Change:

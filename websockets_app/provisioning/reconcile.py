@@ -2,9 +2,9 @@
 
 Each step reads the resource it manages, asks :mod:`websockets_app.provisioning.diff` what to change, and
 makes exactly those calls, printing each one as Zappa prints its own progress. Steps run in dependency order
-(API, integration, routes, stage, permission, role policy, domain, mapping, DNS, environment), so a run that
-fails half-way leaves a state the next run reads and finishes, and the Lambda is told a custom domain's URL only
-once that domain works.
+(API, integration, routes and their route responses, stage, permission, role policy, domain, mapping, DNS,
+environment), so a run that fails half-way leaves a state the next run reads and finishes, and the Lambda is told
+a custom domain's URL only once that domain works.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from websockets_app.provisioning.diff import (
     diff_mapping,
     diff_permission,
     diff_role_policy,
+    diff_route_responses,
     diff_routes,
     diff_stage,
     diff_stale_integrations,
@@ -166,13 +167,27 @@ class _Run:
         if integration_id is None:
             integration_id = created[0]["IntegrationId"] if created and not self.dry_run else NEW
         routes = _pages(gateway, "get_routes", ApiId=self.api_id) if exists else []
-        self.apply(diff_routes(self.desired, self.api_id, integration_id, routes))
+        created = self.apply(diff_routes(self.desired, self.api_id, integration_id, routes))
+        self.route_responses(routes, created)
         self.apply(diff_stale_integrations(self.api_id, integration_id, integrations))
         self.stages = _pages(gateway, "get_stages", ApiId=self.api_id) if exists else []
         self.apply(diff_stage(self.desired, self.api_id, self.stages))
         self.apply(diff_permission(self.desired, self.api_id, self.permission_statements()))
         self.apply(diff_role_policy(self.desired, self.api_id, self.role_policy()))
         self.outcome.api_created = not self.dry_run
+
+    def route_responses(self, routes: list[dict[str, Any]], created: list[dict[str, Any]]) -> None:
+        """Give each two-way message route its ``$default`` route response, and take any away from one-way ones."""
+        route_ids: dict[str, str] = {}
+        for route in [*routes, *(answer for answer in created if "RouteKey" in answer)]:
+            route_ids.setdefault(route["RouteKey"], route["RouteId"])  # the first of a key is the one diff_routes kept
+        gateway = self.client("apigatewayv2")
+        for key in self.desired.message_route_keys:
+            route_id = route_ids.get(key, NEW)
+            responses = (
+                [] if route_id == NEW else _pages(gateway, "get_route_responses", ApiId=self.api_id, RouteId=route_id)
+            )
+            self.apply(diff_route_responses(self.desired, self.api_id, key, route_id, responses))
 
     def domain(self) -> str:
         """Make and map the desired custom domain; returns its name once browsers can use it ("": none wanted)."""

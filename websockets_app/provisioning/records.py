@@ -15,7 +15,7 @@ from websockets_app.models import ApiGateway
 from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget
 from websockets_app.provisioning.reconcile import Echo, Outcome, ProvisioningError, reconcile, resolve_target
 
-__all__ = ("NoLambdaFunction", "desired_from_row", "lambda_function_name", "provision")
+__all__ = ("NoLambdaFunction", "desired_from_row", "lambda_function_name", "one_way_routes", "provision")
 
 
 class NoLambdaFunction(LookupError):
@@ -51,7 +51,14 @@ def desired_from_row(row: ApiGateway, target: LambdaTarget, *, take_over_domain:
         stage_description=row.stage_description,
         default_channel_name=row.default_channel_name,
         domain=domain,
+        one_way_routes=one_way_routes(row),
     )
+
+
+def one_way_routes(row: ApiGateway) -> frozenset[str]:
+    """The row's message routes that are not answered: what provisioning makes one-way, and the emulator plays."""
+    extra = {route.route_key for route in row.additional_routes.all() if not route.two_way}
+    return frozenset(extra | ({"$default"} if not row.two_way else set()))
 
 
 def provision(
