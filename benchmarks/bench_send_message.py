@@ -12,8 +12,6 @@ to a few connections so clients, pools and threads exist, as they do in a warm L
 from __future__ import annotations
 
 import argparse
-import asyncio
-import multiprocessing
 import os
 import statistics
 import sys
@@ -24,42 +22,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from support.stub_endpoint import stub_endpoint  # noqa: E402
+
 GOAL_SPEEDUP = {300: 100, 3000: 150}  # over the sequential boto3 loop, 20 ms stub
 GOAL_CPU_MS = 0.15
 API_ID = "benchapi01"
 STAGE = "bench"
 WARM_UP = 20
-
-
-def serve_stub(latency: float, port_sink: Any) -> None:
-    """The stub endpoint: HTTP/1.1 with keep-alive, an empty 200 after ``latency`` seconds for every request."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                if length:
-                    await reader.readexactly(length)
-                await asyncio.sleep(latency)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-        port_sink.send(server.sockets[0].getsockname()[1])
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
 
 
 def measure(action: Callable[[], int]) -> tuple[float, float, int]:
@@ -123,27 +94,30 @@ def run(connections: int, latency_ms: float, repeat: int, endpoint: str) -> tupl
 
         return loop
 
-    figures = {}
+    figures: dict[str, list[tuple[float, float, int]]] = {}
     for name, make in (("send_message", with_send_message), ("sequential loop", sequential_loop)):
         make(warm_up)()
         runs = [measure(make(measured)) for _ in range(repeat)]
         for _wall, _cpu, delivered in runs:
             if delivered != connections:
                 raise SystemExit(f"{name} delivered {delivered} of {connections} messages")
-        figures[name] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
+        figures[name] = runs
 
     print(
         f"\nsend_message vs sequential post_to_connection: N={connections}, stub latency {latency_ms:g} ms, "
-        f"SEND_CONCURRENCY={conf.SEND_CONCURRENCY}, median of {repeat}"
+        f"SEND_CONCURRENCY={conf.SEND_CONCURRENCY}, median of {repeat} (min-max)"
     )
-    print(f"  {'':16} {'wall ms':>10} {'CPU ms':>10} {'CPU ms/msg':>11} {'msgs/s':>9}")
-    for name, (wall, cpu) in figures.items():
+    for name, runs in figures.items():
+        walls = [run[0] * 1000 for run in runs]
+        per_message = [run[1] * 1000 / connections for run in runs]
         print(
-            f"  {name:16} {wall * 1000:10.1f} {cpu * 1000:10.1f} {cpu * 1000 / connections:11.3f} "
-            f"{connections / wall:9.0f}"
+            f"  {name:16} wall {statistics.median(walls):9.1f} ms ({min(walls):.1f}-{max(walls):.1f})   "
+            f"CPU {statistics.median(per_message):.3f} ms/message ({min(per_message):.3f}-{max(per_message):.3f})"
         )
-    speedup = figures["sequential loop"][0] / figures["send_message"][0]
-    cpu_per_message = figures["send_message"][1] * 1000 / connections
+    speedup = statistics.median(r[0] for r in figures["sequential loop"]) / statistics.median(
+        r[0] for r in figures["send_message"]
+    )
+    cpu_per_message = statistics.median(r[1] for r in figures["send_message"]) * 1000 / connections
     goal = GOAL_SPEEDUP.get(connections)
     print(f"  speed-up {speedup:.1f}x" + (f" (goal >= {goal}x at N={connections}, 20 ms)" if goal else ""))
     print(f"  send_message CPU {cpu_per_message:.3f} ms/message (goal <= {GOAL_CPU_MS} ms)")
@@ -158,26 +132,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, help="SEND_CONCURRENCY (default: the app's default)")
     args = parser.parse_args()
 
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    stub = context.Process(target=serve_stub, args=(args.latency_ms / 1000, send), daemon=True)
-    stub.start()
-    endpoint = f"http://127.0.0.1:{receive.recv()}/{STAGE}"
-    try:
-        with tempfile.TemporaryDirectory() as directory:
-            setup_django(Path(directory) / "bench.sqlite3")
-            if args.concurrency:
-                from django.conf import settings
+    with stub_endpoint(args.latency_ms, STAGE) as endpoint, tempfile.TemporaryDirectory() as directory:
+        setup_django(Path(directory) / "bench.sqlite3")
+        if args.concurrency:
+            from django.conf import settings
 
-                settings.WEBSOCKETS = {**settings.WEBSOCKETS, "SEND_CONCURRENCY": args.concurrency}
-            for connections in args.connections:
-                run(connections, args.latency_ms, args.repeat, endpoint)
-            from websockets_app import messaging
+            settings.WEBSOCKETS = {**settings.WEBSOCKETS, "SEND_CONCURRENCY": args.concurrency}
+        for connections in args.connections:
+            run(connections, args.latency_ms, args.repeat, endpoint)
+        from websockets_app import messaging
 
-            messaging._sender.close()
-    finally:
-        stub.terminate()
-        stub.join()
+        messaging._sender.close()
 
 
 if __name__ == "__main__":

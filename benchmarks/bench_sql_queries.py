@@ -1,6 +1,8 @@
-"""SQL queries per event: ``$connect``, a message, ``$disconnect``, anonymous and logged in.
+"""Database round trips per event: ``$connect``, a message, ``$disconnect``, anonymous and logged in.
 
-The baseline is a plain Django request to a bare view (no queries); the goal is at most 2 per message.
+Each figure counts the SQL queries and, on PostgreSQL, the ``SELECT 1`` of ``CONN_HEALTH_CHECKS`` (Django runs it
+on a reused connection, outside the query log). The baseline is a plain Django request to a bare view (no queries);
+the goal is one per message (two in the minute ``last_seen_at`` is written).
 """
 
 import sys
@@ -10,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import expect, report, setup_django
 
-MESSAGE_GOAL = 2
+MESSAGE_GOAL = 1
 
 
 def main() -> None:
@@ -25,11 +27,17 @@ def main() -> None:
     from websockets_app.models import LAST_SEEN_RESOLUTION, WebSocketSession
     from websockets_app.testing.events import connect_event, disconnect_event, message_event
 
+    health_checks = []
+    if connection.vendor == "postgresql":  # SQLite's check runs no query
+        is_usable = connection.is_usable
+        connection.is_usable = lambda: health_checks.append(1) or is_usable()
+
     def queries(event: dict) -> int:
+        health_checks.clear()
         with CaptureQueriesContext(connection) as captured:
             response = lambda_handler(event, None)
         expect(response["statusCode"] == 200, f"event answered 200: {response}")
-        return len(captured)
+        return len(captured) + len(health_checks)
 
     alice = get_user_model().objects.create_user("bench-alice")
     client = Client()
@@ -49,17 +57,17 @@ def main() -> None:
             last_seen_at=timezone.now() - LAST_SEEN_RESOLUTION
         )
         first_in_a_minute = queries(message)
-        worst = max(steady, first_in_a_minute)
         rows.append(
             (
                 f"message ({who})",
-                f"{steady} (first in a minute: {first_in_a_minute}; goal <= {MESSAGE_GOAL}: "
-                f"{'met' if worst <= MESSAGE_GOAL else 'NOT met'})",
+                f"{steady} (first in a minute: {first_in_a_minute}; goal {MESSAGE_GOAL}: "
+                f"{'met' if steady <= MESSAGE_GOAL else 'NOT met'})",
             )
         )
         rows.append((f"$disconnect ({who})", str(queries(disconnect_event(connection_id=connection_id)))))
     rows.append(("baseline: bare Django view", "0"))
-    report(f"SQL queries per event ({database})", rows)
+    health_check_setting = "on" if connection.settings_dict["CONN_HEALTH_CHECKS"] else "off"
+    report(f"Database round trips per event ({database}, CONN_HEALTH_CHECKS {health_check_setting})", rows)
 
 
 if __name__ == "__main__":

@@ -252,8 +252,10 @@ def management_api(monkeypatch: pytest.MonkeyPatch, _test_ca: trustme.CA) -> Ite
     monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=api.sleeps.append))
     # Clients keep botocore's retry quota: each test starts with fresh ones, as a new Lambda container does.
     monkeypatch.setattr(messaging, "_clients", {})
-    # Timeouts scripted by a test wait this long, not the production 5 s.
-    monkeypatch.setitem(conf_module.DEFAULTS, "SEND_READ_TIMEOUT", 0.5)
+    # Timeouts scripted by a test wait this long, not the production 5 s; connecting may take long on a busy machine
+    # (hundreds of TLS handshakes answered by Python threads), and a slow connect is not what the tests script.
+    monkeypatch.setitem(conf_module.DEFAULTS, "SEND_READ_TIMEOUT", 2)
+    monkeypatch.setitem(conf_module.DEFAULTS, "SEND_CONNECT_TIMEOUT", 30)
     endpoint = _TlsEndpoint(api, _test_ca)
     client_context = ssl.create_default_context()
     _test_ca.configure_trust(client_context)

@@ -5,10 +5,14 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models.signals import post_delete
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from websockets_app import cleanup
 from websockets_app.cleanup import STALE_REASON, scheduled
-from websockets_app.models import WebSocketSession
+from websockets_app.models import WebSocketChannelMembership, WebSocketSession
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +116,47 @@ def test_zappa_schedule_entry_point_reads_its_kwargs(sessions):
         "tokens_deleted": 0,
         "counters_deleted": 0,
     }
+
+
+def test_closed_rows_go_in_chunks_with_their_memberships_and_no_row_is_loaded(monkeypatch):
+    monkeypatch.setattr(cleanup, "DELETE_CHUNK", 2)
+    now = timezone.now()
+    live = session("live=", age=timedelta(minutes=1), idle=timedelta(seconds=1))
+    live.join("lobby")
+    for n in range(5):
+        session(f"closed-{n}=", age=timedelta(hours=1), idle=timedelta(hours=1), closed_for=timedelta(minutes=1)).join(
+            "lobby"
+        )
+
+    with CaptureQueriesContext(connection) as queries:
+        result = cleanup.clear_sessions(now=now)
+
+    assert result == cleanup.CleanupResult(marked_closed=0, deleted=5)
+    assert remaining() == {"live=": True}
+    assert list(WebSocketChannelMembership.objects.values_list("session__connection_id", "channel_name")) == [
+        ("live=", "lobby")
+    ]
+    statements = [
+        query["sql"].split()[0] + " " + query["sql"].split('"')[1] for query in queries if '"' in query["sql"]
+    ]
+    session_table, membership_table = WebSocketSession._meta.db_table, WebSocketChannelMembership._meta.db_table
+    assert statements.count(f"DELETE {session_table}") == 3  # 2 + 2 + 1
+    assert statements.count(f"DELETE {membership_table}") == 3
+    # One key per chunk is read, never a row: the end of its key range.
+    reads = [query["sql"] for query in queries if query["sql"].startswith("SELECT")]
+    assert [read.split(" FROM ")[0] for read in reads] == [f'SELECT "{session_table}"."id" AS "pk"'] * 3
+    assert all(read.endswith("LIMIT 1 OFFSET 1") for read in reads)
+
+
+def test_delete_signals_still_reach_their_receivers(sessions):
+    deleted = []
+
+    def record(sender, instance, **kwargs):
+        deleted.append(instance.connection_id)
+
+    post_delete.connect(record, sender=WebSocketSession)
+    try:
+        assert run() == "Marked 2 stale session(s) closed.\nDeleted 4 closed session(s).\n"
+    finally:
+        post_delete.disconnect(record, sender=WebSocketSession)
+    assert sorted(deleted) == ["closed-last-week=", "closed-today=", "idle=", "too-old="]

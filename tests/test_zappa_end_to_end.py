@@ -88,7 +88,11 @@ def write_settings(directory: Path, websocket_api: dict[str, Any] | None) -> Non
         "keep_warm": False,
         "use_precompiled_packages": False,
         "apigateway_enabled": True,
-        "callbacks": {"settings": "websockets_app.zappa_hooks.settings", "post": "websockets_app.zappa_hooks.post"},
+        "callbacks": {
+            "settings": "websockets_app.zappa_hooks.settings",
+            "zip": "websockets_app.zappa_hooks.slim_package",
+            "post": "websockets_app.zappa_hooks.post",
+        },
     }
     if websocket_api is not None:
         stage["websocket_api"] = websocket_api

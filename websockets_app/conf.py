@@ -59,9 +59,10 @@ DEFAULTS: dict[str, Any] = {
     # send_message: attempts per message; throttling, 5xx and timeouts are retried with jittered backoff while the
     # container's retry budget lasts (AWS's "standard" retry quota).
     "SEND_MAX_ATTEMPTS": 3,
-    # send_message: connections one Lambda invocation sends to; a larger broadcast goes out in batches through
-    # Zappa's asynchronous tasks (README, "Sending messages", gives the figures behind it).
-    "SEND_BATCH_SIZE": 5000,
+    # send_message: connections one Lambda invocation sends to; None: what the sender sends in ~25 s at the
+    # function's memory (websockets_app.send_capacity). A larger broadcast goes out in batches through Zappa's
+    # asynchronous tasks.
+    "SEND_BATCH_SIZE": None,
     # The local emulator (runserver) behaves as API Gateway does by default; these relax it for development
     # (docs: "Emulator parity"). Run one connection's messages in order (AWS gives no ordering guarantee):
     "EMULATOR_ORDERED_MESSAGES": False,

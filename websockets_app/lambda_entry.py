@@ -25,6 +25,7 @@ from websockets_app.events import (
     to_http_event,
     to_websocket_response,
 )
+from websockets_app.invocation import serving
 from websockets_app.replies import error_frame, reason_phrase
 
 __all__ = ("LambdaFunction", "is_http_event", "load_zappa_environment", "make_lambda_handler", "script_name_for")
@@ -37,8 +38,10 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 def make_lambda_handler(wsgi_app: WSGIApp) -> LambdaFunction:
     """Build ``lambda_handler(event, context)`` around a Django WSGI application."""
+    from websockets_app.event_middleware import event_application  # Django's handlers: once settings are chosen
+
     http_handler = make_apig_wsgi_handler(_http_environ_from_event(wsgi_app), binary_support=True)
-    websocket_handler = make_apig_wsgi_handler(_websocket_environ_from_event(wsgi_app))
+    websocket_handler = make_apig_wsgi_handler(_websocket_environ_from_event(event_application(wsgi_app)))
 
     def lambda_handler(event: dict[str, Any], context: Any) -> Any:
         if is_websocket_event(event):
@@ -160,7 +163,8 @@ def _zappa_handler(event: Any, context: Any) -> Any:
     """Every other event (``manage``, ``command``, keep-warm, event sources) is Zappa's own business."""
     from zappa.handler import LambdaHandler as ZappaLambdaHandler
 
-    return ZappaLambdaHandler.lambda_handler(event, context)
+    with serving(context):  # asynchronous tasks stop before the timeout (websockets_app.broadcast_tasks)
+        return ZappaLambdaHandler.lambda_handler(event, context)
 
 
 def load_zappa_environment() -> None:

@@ -12,7 +12,7 @@ import asyncio
 import json
 from typing import Any, Final, NamedTuple
 
-__all__ = ("GONE", "Failure", "from_botocore", "from_http_answer", "from_transport_error")
+__all__ = ("GONE", "Failure", "from_botocore", "from_http_answer", "from_transport_error", "is_stale_connection")
 
 
 class _Gone:
@@ -69,6 +69,13 @@ def from_transport_error(error: BaseException, url: str) -> Failure:
     if isinstance(error, aiohttp.ClientConnectionError):
         return Failure(f'EndpointConnectionError: Could not connect to the endpoint URL: "{url}" ({error})', RETRY_COST)
     return Failure(f"{type(error).__name__}: {error}")
+
+
+def is_stale_connection(error: BaseException) -> bool:
+    """A kept-alive connection the endpoint had closed (while the container was frozen, say): nothing was sent."""
+    import aiohttp
+
+    return isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientConnectionResetError)
 
 
 def _error_code(error_type: str | None, body: bytes) -> str:

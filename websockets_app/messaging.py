@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from websockets_app.encoding import encode_message
 from websockets_app.exceptions import ConnectionNotReady, ManagementApiError, MessageTooLarge
 from websockets_app.management_errors import GONE, from_botocore
 from websockets_app.models import WebSocketSession
+from websockets_app.send_capacity import messages_per_invocation
 from websockets_app.sender import Sender, SendOptions, connection_post
 
 if TYPE_CHECKING:
@@ -58,8 +60,6 @@ MAYBE_CONNECTING_REASON = (
 NO_API_REASON = "No API recorded for this connection."
 # What an asynchronous batch's event carries besides the message and the primary keys (task path, response id).
 _BATCH_EVENT_OVERHEAD_BYTES = 2048
-# The most a primary key takes in a batch's JSON event: up to 19 digits of a BigAutoField, a comma, a space.
-_BATCH_BYTES_PER_KEY = 21
 
 _connecting: ContextVar[str | None] = ContextVar("websockets_app_connecting", default=None)
 _clients: dict[tuple[Any, ...], Any] = {}
@@ -138,30 +138,41 @@ def send_to_session(session: WebSocketSession, data: Any) -> SendResult:
 
 
 def send_to_queryset(queryset: QuerySet[WebSocketSession], data: Any) -> SendResult:
-    """Send ``data`` to the connected rows of ``queryset``, in batches of ``SEND_BATCH_SIZE`` beyond the first.
+    """Send ``data`` to the connected rows of ``queryset``: what one invocation can send here, the rest in batches.
 
-    The first batch is sent by this process; the others through Zappa's asynchronous tasks, which invoke this Lambda
-    once per batch on AWS and run inline anywhere else.
+    The other batches go through Zappa's asynchronous tasks, which invoke this Lambda once per batch on AWS and run
+    inline anywhere else.
     """
     payload = prepare_payload(data)
     targets = [Target(*row) for row in queryset.filter(connected=True).values_list(*TARGET_FIELDS)]
-    batch_size = batch_size_for(payload)
+    if not targets:
+        return SendResult()
+    batch_size = batch_size_for(payload, largest_key=max(target.pk for target in targets))
     result = _deliver(targets[:batch_size], payload)
     if len(targets) > batch_size:
         result.merge(_send_in_batches(targets[batch_size:], payload, batch_size))
     return result
 
 
-def batch_size_for(payload: bytes) -> int:
-    """``SEND_BATCH_SIZE``, lowered when a batch's event would not fit Lambda's asynchronous payload limit."""
+def batch_size_for(payload: bytes, largest_key: int = 2**63 - 1) -> int:
+    """Connections per invocation: ``SEND_BATCH_SIZE``, else what the sender sends in ~25 s at this Lambda's memory;
+    lowered when a batch's event (its keys, up to ``largest_key``, and the message) would not fit Lambda's
+    asynchronous payload limit."""
     room = aws_limits.ASYNC_INVOKE_PAYLOAD_BYTES - _BATCH_EVENT_OVERHEAD_BYTES - len(base64.b64encode(payload))
-    return max(1, min(conf.SEND_BATCH_SIZE, room // _BATCH_BYTES_PER_KEY))
+    bytes_per_key = len(str(largest_key)) + len(", ")
+    return max(1, min(conf.SEND_BATCH_SIZE or messages_per_invocation(), room // bytes_per_key))
 
 
-def deliver_to_pks(session_pks: Sequence[int], payload: bytes) -> SendResult:
-    """Send one batch of a broadcast (rows closed since it was split are skipped)."""
+def deliver_to_pks(
+    session_pks: Sequence[int], payload: bytes, *, on_posted: Callable[[], None] | None = None
+) -> SendResult:
+    """Send one batch of a broadcast (rows closed since it was split are skipped).
+
+    ``on_posted`` runs once every post has its outcome, before the database records them: what a resumable batch
+    needs to know that these connections were reached.
+    """
     rows = WebSocketSession.objects.filter(pk__in=session_pks, connected=True).values_list(*TARGET_FIELDS)
-    return _deliver([Target(*row) for row in rows], payload)
+    return _deliver([Target(*row) for row in rows], payload, on_posted=on_posted)
 
 
 def close_connection(session: WebSocketSession) -> bool:
@@ -232,7 +243,7 @@ def endpoint_url(api_id: str, stage: str) -> str:
     return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
 
 
-def _deliver(targets: Sequence[Target], payload: bytes) -> SendResult:
+def _deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[], None] | None = None) -> SendResult:
     result = SendResult()
     ready: list[Target] = []
     posts = []
@@ -250,6 +261,8 @@ def _deliver(targets: Sequence[Target], payload: bytes) -> SendResult:
             ready.append(target)
             posts.append(connection_post(endpoints[key], target.connection_id))
     outcomes = _sender.post_all(posts, payload, _send_options()) if posts else []
+    if on_posted is not None:
+        on_posted()
     gone_pks = []
     # API Gateway answers 410 until $connect is answered, and the row is committed before that: such a row may
     # belong to a connection about to open, so it is not closed.
@@ -298,7 +311,7 @@ def _send_in_batches(targets: Sequence[Target], payload: bytes, batch_size: int)
     for start in range(0, len(targets), batch_size):
         batch = targets[start : start + batch_size]
         try:
-            outcome = send_batch([target.pk for target in batch], encoded)
+            outcome = send_batch([target.pk for target in batch], encoded, batch_id=str(uuid.uuid4()))
         except Exception as error:
             logger.exception("send_message: could not hand a batch of %d connections to Zappa", len(batch))
             result.failed.update((target.connection_id, f"Batch not queued: {error}") for target in batch)

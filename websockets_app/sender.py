@@ -36,6 +36,8 @@ BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 20.0
 # What a first-attempt success gives back to the budget.
 SUCCESS_REFUND = 1
+# How long an idle connection to the endpoint is kept for the next send.
+KEEPALIVE_SECONDS = 60
 
 Outcome = Any  # None (sent), management_errors.GONE, or the reason it failed (str)
 
@@ -195,7 +197,7 @@ class Sender:
         from yarl import URL
 
         url = URL(post.url, encoded=True)
-        attempt, retry_cost = 1, 0
+        attempt, retry_cost, fresh_connection = 1, 0, False
         while True:
             try:
                 headers = sign_request(
@@ -218,6 +220,10 @@ class Sender:
                         response.status, response.headers.get("x-amzn-ErrorType"), body
                     )
             except Exception as error:
+                if not fresh_connection and management_errors.is_stale_connection(error):
+                    # A pooled connection the endpoint closed meanwhile: once more on a new one, free of the budget.
+                    fresh_connection = True
+                    continue
                 outcome = management_errors.from_transport_error(error, post.url)
             if outcome is GONE:
                 return GONE
@@ -232,7 +238,11 @@ class Sender:
         import aiohttp
 
         if self._session is None:
-            connector = self._connector_factory() if self._connector_factory else aiohttp.TCPConnector(limit=0)
+            connector = (
+                self._connector_factory()
+                if self._connector_factory
+                else aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS)
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 # Nothing the management API needs: fewer bytes per request, and no header a proxy could rewrite.

@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from websockets_app import aws_limits
 from websockets_app.conf import conf
+from websockets_app.event_session import load_event_session
 from websockets_app.events import ENVIRON_EVENT_KEY, ENVIRON_VIEW_ANSWERED_KEY, is_websocket_event, source_ip
 from websockets_app.exceptions import RejectEvent
 from websockets_app.identity import end_connection, identity_binding, identity_holds
@@ -288,10 +289,7 @@ class WebSocketView(View):
 
     def _dispatch_existing(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
         connection_id = self.event["requestContext"]["connectionId"]
-        try:
-            session = WebSocketSession.objects.select_related("user").get(connection_id=connection_id)
-        except WebSocketSession.DoesNotExist:
-            session = None
+        session = load_event_session(connection_id)
         if event_type == "DISCONNECT":
             if session is None:
                 self._leave_tombstone(connection_id)

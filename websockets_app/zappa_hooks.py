@@ -2,8 +2,10 @@
 
 In ``zappa_settings.json``::
 
-    "callbacks": {"settings": "websockets_app.zappa_hooks.settings", "post": "websockets_app.zappa_hooks.post"}
+    "callbacks": {"settings": "websockets_app.zappa_hooks.settings", "zip": "websockets_app.zappa_hooks.slim_package",
+                  "post": "websockets_app.zappa_hooks.post"}
 
+``zip`` runs once the package is built and strips the debug sections of its compiled extensions (a few MB).
 ``post`` runs after ``deploy`` and ``update`` and reconciles the API from the stage's ``websocket_api`` dict.
 Zappa has no hook after ``undeploy``; ``settings`` runs first for every command, so for ``undeploy`` it makes
 Zappa remove the WebSocket API (and its domain, DNS record, permission and role policy) before the function.
@@ -82,6 +84,15 @@ def post(zappa_cli: Any) -> None:
     except ProvisioningError as error:
         raise click.ClickException(f"WebSocket API not provisioned: {error}") from error
     click.echo("WebSocket URL: " + click.style(outcome.websocket_url, bold=True))
+
+
+def slim_package(zappa_cli: Any) -> None:
+    """Once the package is zipped: drop the debug sections of its compiled extensions, which Lambda never reads."""
+    from websockets_app.package_slimming import strip_debug_info
+
+    saved = strip_debug_info(zappa_cli.zip_path)
+    if saved:
+        click.echo(f"Debug information of compiled extensions stripped: {saved / 1024 / 1024:.1f} MB smaller.")
 
 
 def settings(zappa_cli: Any) -> None:

@@ -1,0 +1,60 @@
+"""The sender's own behaviour: a kept-alive connection the endpoint closed costs neither a retry nor a backoff."""
+
+import socket
+import threading
+
+from websockets_app.sender import Sender, SendOptions, connection_post
+
+OPTIONS = SendOptions(concurrency=4, connect_timeout=2, read_timeout=2, max_attempts=3, region="eu-west-1")
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n"
+
+
+def read_request(connection: socket.socket) -> bool:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return False
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    while len(body) < length:
+        body += connection.recv(65536)
+    return True
+
+
+def closes_each_connection_after_one_answer(server: socket.socket, served: list[int]) -> None:
+    """Answers a request with keep-alive, then drops the connection unanswered when it is used again."""
+    while True:
+        try:
+            connection, _ = server.accept()
+        except OSError:
+            return
+        with connection:
+            if read_request(connection):
+                connection.sendall(OK)
+                served.append(1)
+            read_request(connection)  # the reuse: closed without an answer
+
+
+def test_a_connection_the_endpoint_closed_is_replaced_without_a_retry_or_backoff():
+    served: list[int] = []
+    sleeps: list[float] = []
+
+    async def record(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    sender = Sender(sleep=record)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        threading.Thread(target=closes_each_connection_after_one_answer, args=(server, served), daemon=True).start()
+        post = connection_post(f"http://127.0.0.1:{server.getsockname()[1]}/dev", "A=")
+        try:
+            first = sender.post_all([post], b"one", OPTIONS)
+            second = sender.post_all([post], b"two", OPTIONS)
+        finally:
+            sender.close()
+
+    assert (first, second, served) == ([None], [None], [1, 1])
+    assert (sleeps, sender.budget.tokens) == ([], sender.budget.capacity)
