@@ -13,8 +13,9 @@ import os
 
 __all__ = ("messages_per_invocation",)
 
-# Measured: 52,000 messages in 25 s at 0.3 vCPU, 20 ms endpoint latency (docs/topics/performance.md).
-MESSAGES_PER_VCPU_SECOND = 6_500
+# Measured: 43,000 messages (41,000-44,000) in 25 s at 0.3 vCPU, 20 ms endpoint latency, on a busy machine
+# (docs/topics/performance.md): 5,733 per vCPU-second.
+MESSAGES_PER_VCPU_SECOND = 5_700
 MB_PER_VCPU = 1769
 SECONDS_PER_BATCH = 25
 SMALLEST_BATCH = 100
