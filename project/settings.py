@@ -139,6 +139,10 @@ WEBSOCKETS: dict = {
     "ALLOWED_ORIGINS": env_list("WEBSOCKET_ALLOWED_ORIGINS", []) or None,
     # What runserver's API Gateway emulator calls, as Lambda does.
     "LAMBDA_HANDLER": "project.lambda_handler.lambda_handler",
+    # Every chat room keeps its recent messages (a page shows them on load, a reconnecting one gets what it missed)
+    # and tells its members who arrives and leaves.
+    "HISTORY_CHANNELS": ["*"],
+    "PRESENCE_EVENTS_CHANNELS": ["*"],
 }
 
 LOGIN_REDIRECT_URL = "/"

@@ -7,8 +7,9 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 
+from websockets_app.channels import broadcast
 from websockets_app.exceptions import RejectEvent
-from websockets_app.models import WebSocketSession, validate_channel_name
+from websockets_app.models import validate_channel_name
 from websockets_app.views import WebSocketView
 from websockets_app.websocket_url import websocket_url
 
@@ -19,14 +20,15 @@ class ChatWebSocketView(WebSocketView):
     """One public method per action; ``request.user`` is whoever opened the connection."""
 
     def sendmessage(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
-        """``{"action": "sendmessage", "message": "..."}``: everyone in the room gets it, the sender included."""
+        """``{"action": "sendmessage", "message": "..."}``: everyone in the room gets it, the sender included, and
+        it is kept in the room's history for those who come later or were away."""
         text = self.body.get("message")
         if not isinstance(text, str) or not text.strip():
             raise RejectEvent(400, "message must be a non-empty string.")
         if len(text) > MAX_MESSAGE_LENGTH:
             raise RejectEvent(400, f"message must be at most {MAX_MESSAGE_LENGTH} characters.")
-        WebSocketSession.objects.in_channel(self.websocket_session.channel_name).send_message(
-            {"type": "message", "user": _display_name(request), "message": text}
+        broadcast(
+            self.websocket_session.channel_name, {"type": "message", "user": _display_name(request), "message": text}
         )
 
     def whoami(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:

@@ -42,33 +42,49 @@ def test_an_invalid_room_is_refused(lambda_handler):
     )
 
 
+def chat_message(frame):
+    """What a numbered chat frame says, without the number, id and time it was given."""
+    assert set(frame) == {"history", "channel", "seq", "id", "at", "data"}
+    return frame["history"], frame["channel"], frame["seq"], frame["data"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_everyone_in_the_room_gets_each_message_the_sender_included(settings, lambda_handler):
     client = Client()
-    client.force_login(get_user_model().objects.create_user("alice", password="secret-pass-123"))
+    alice_user = get_user_model().objects.create_user("alice", password="secret-pass-123")
+    client.force_login(alice_user)
     alice_cookie = f"sessionid={client.cookies['sessionid'].value}"
     with running_emulator(settings, RecordingHandler(lambda_handler)) as emulator:
         room = f"ws://{emulator.app.api.domain_name}/local?channel="
-        with (
-            connect(room + "room-1", additional_headers={"Cookie": alice_cookie}) as alice,
-            connect(room + "room-1") as anonymous,
-            connect(room + "room-2") as elsewhere,
-        ):
-            alice.send(json.dumps({"action": "sendmessage", "message": "hello room"}))
-            expected = {"type": "message", "user": "alice", "message": "hello room"}
-            assert json.loads(alice.recv(timeout=10)) == expected
-            assert json.loads(anonymous.recv(timeout=10)) == expected
-            # sendmessage returns nothing: on its two-way route the sender gets the empty message AWS sends for that.
-            assert alice.recv(timeout=10) == ""
-            anonymous.send(json.dumps({"action": "sendmessage", "message": "hi alice"}))
-            expected = {"type": "message", "user": "anonymous", "message": "hi alice"}
-            assert json.loads(alice.recv(timeout=10)) == expected
-            assert json.loads(anonymous.recv(timeout=10)) == expected
-            assert anonymous.recv(timeout=10) == ""
-            # Had room-1's messages reached room-2, they would arrive before room-2's own.
-            elsewhere.send(json.dumps({"action": "sendmessage", "message": "anyone?"}))
-            assert json.loads(elsewhere.recv(timeout=10)) == {
-                "type": "message",
-                "user": "anonymous",
-                "message": "anyone?",
+        with connect(room + "room-1", additional_headers={"Cookie": alice_cookie}) as alice:
+            alice.send(json.dumps({"action": "presence"}))  # answered by the view itself, as its reply
+            assert json.loads(alice.recv(timeout=10)) == {
+                "presence": "state",
+                "channel": "room-1",
+                "users": [{"id": alice_user.pk, "name": "alice", "connections": 1}],
+                "anonymous": 0,
             }
+            with connect(room + "room-1") as anonymous, connect(room + "room-2") as elsewhere:
+                # The room is told who arrived (the newcomer, still in $connect, is not).
+                assert json.loads(alice.recv(timeout=10)) == {"presence": "joined", "channel": "room-1", "user": None}
+                alice.send(json.dumps({"action": "sendmessage", "message": "hello room"}))
+                expected = ("message", "room-1", 1, {"type": "message", "user": "alice", "message": "hello room"})
+                assert chat_message(json.loads(alice.recv(timeout=10))) == expected
+                assert chat_message(json.loads(anonymous.recv(timeout=10))) == expected
+                # sendmessage returns nothing: on its two-way route the sender gets the empty message AWS sends.
+                assert alice.recv(timeout=10) == ""
+                anonymous.send(json.dumps({"action": "sendmessage", "message": "hi alice"}))
+                expected = ("message", "room-1", 2, {"type": "message", "user": "anonymous", "message": "hi alice"})
+                assert chat_message(json.loads(alice.recv(timeout=10))) == expected
+                assert chat_message(json.loads(anonymous.recv(timeout=10))) == expected
+                assert anonymous.recv(timeout=10) == ""
+                # Had room-1's messages reached room-2, they would arrive before room-2's own.
+                elsewhere.send(json.dumps({"action": "sendmessage", "message": "anyone?"}))
+                assert chat_message(json.loads(elsewhere.recv(timeout=10))) == (
+                    "message",
+                    "room-2",
+                    1,
+                    {"type": "message", "user": "anonymous", "message": "anyone?"},
+                )
+            # The anonymous tab left: the room is told.
+            assert json.loads(alice.recv(timeout=10)) == {"presence": "left", "channel": "room-1", "user": None}

@@ -109,12 +109,14 @@ def test_zappa_schedule_entry_point_reads_its_kwargs(sessions):
         "deleted": 1,
         "tokens_deleted": 0,
         "counters_deleted": 0,
+        "history_deleted": 0,
     }
     assert scheduled({"detail-type": "Scheduled Event", "kwargs": {}}, None) == {
         "marked_closed": 0,
         "deleted": 3,
         "tokens_deleted": 0,
         "counters_deleted": 0,
+        "history_deleted": 0,
     }
 
 

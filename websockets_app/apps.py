@@ -7,7 +7,12 @@ class WebSocketsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from websockets_app import checks, security_checks  # noqa: F401  (registers the system checks)
-        from websockets_app.identity import connect_receivers
+        from websockets_app import (  # noqa: F401  (checks and security_checks register the system checks)
+            checks,
+            identity,
+            presence,
+            security_checks,
+        )
 
-        connect_receivers()
+        identity.connect_receivers()
+        presence.connect_receivers()

@@ -1,4 +1,5 @@
-"""Removing the connections that are over: closed rows, and open rows that cannot be alive any more.
+"""Removing the connections that are over (closed rows, open rows that cannot be alive any more) and the channel
+history no channel keeps any more.
 
 The same run deletes connect tokens that are spent or expired, and rate-limit counters of past windows.
 
@@ -23,6 +24,7 @@ from django.db.models import CASCADE, DO_NOTHING, Q, signals
 from django.utils import timezone
 
 from websockets_app.aws_limits import IDLE_TIMEOUT, MAX_CONNECTION_DURATION
+from websockets_app.history import prune as prune_history
 from websockets_app.models import (
     LAST_SEEN_RESOLUTION,
     BroadcastBatch,
@@ -47,6 +49,8 @@ class CleanupResult:
     deleted: int
     tokens_deleted: int = 0
     counters_deleted: int = 0
+    # Channel history messages past HISTORY_MAX_MESSAGES or HISTORY_MAX_AGE (websockets_app.history.prune).
+    history_deleted: int = 0
 
 
 def stale_sessions(now: datetime) -> WebSocketSessionQuerySet:
@@ -81,6 +85,7 @@ def clear_sessions(*, keep_days: int = 0, dry_run: bool = False, now: datetime |
             deleted=closed.count() + (0 if keep_days else marked),
             tokens_deleted=tokens.count(),
             counters_deleted=counters.count(),
+            history_deleted=prune_history(now=now, dry_run=True),
         )
     marked = stale.mark_closed(reason=STALE_REASON)
     deleted = _delete_in_chunks(closed)
@@ -91,6 +96,7 @@ def clear_sessions(*, keep_days: int = 0, dry_run: bool = False, now: datetime |
         deleted=deleted,
         tokens_deleted=tokens.delete()[0],
         counters_deleted=counters.delete()[0],
+        history_deleted=prune_history(now=now),
     )
 
 

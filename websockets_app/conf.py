@@ -76,6 +76,16 @@ DEFAULTS: dict[str, Any] = {
     "EMULATOR_INTEGRATION_TIMEOUT": 29,
     # New connections accepted per second, as AWS's quota (500 per account and region); None: no limit.
     "EMULATOR_CONNECTIONS_PER_SECOND": 500,
+    # Channels whose broadcasts are numbered and kept, so clients can resume (docs: history-presence): names or
+    # shell-style patterns ("room-*", "*" for every channel). An ApiGateway's default channel can opt in too.
+    "HISTORY_CHANNELS": (),
+    # What clearWebSocketSessions keeps of each channel's history: the newest messages, none older than this.
+    "HISTORY_MAX_MESSAGES": 1000,
+    "HISTORY_MAX_AGE": 24 * 60 * 60,
+    # Messages one history answer carries at most; the client asks again for the rest ("more": true).
+    "HISTORY_REPLAY_LIMIT": 100,
+    # Channels (names or patterns, as HISTORY_CHANNELS) whose members are told when a user joins or leaves.
+    "PRESENCE_EVENTS_CHANNELS": (),
 }
 
 

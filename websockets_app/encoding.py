@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-__all__ = ("encode_message",)
+__all__ = ("encode_json", "encode_message")
 
 
 def encode_message(data: Any) -> bytes:
@@ -23,8 +23,12 @@ def encode_message(data: Any) -> bytes:
         return data.encode()
     if isinstance(data, bytes | bytearray | memoryview):
         return bytes(data)
+    return encode_json(data).encode()
+
+
+def encode_json(data: Any) -> str:
+    """``data`` as compact JSON text (a ``str`` too becomes a JSON string); ``TypeError`` when it cannot be."""
     try:
-        text = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
     except TypeError as error:
         raise TypeError(f"send_message() needs str, bytes or JSON-serialisable data: {error}") from None
-    return text.encode()

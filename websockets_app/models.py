@@ -206,6 +206,37 @@ class BroadcastBatch(models.Model):
         return f"batch {self.id} (through {self.reached_through})"
 
 
+class ChannelSequence(models.Model):
+    """The last sequence number a channel with history gave out.
+
+    Its row is locked from the increment to the commit of the message it numbers, so broadcasts from concurrent
+    Lambdas are numbered one after another and commit in that order: no gap, no reader seeing 7 before 6.
+    """
+
+    channel_name = models.CharField(max_length=128, unique=True)
+    last_seq = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.channel_name} at {self.last_seq}"
+
+
+class ChannelMessage(models.Model):
+    """One broadcast to a channel with history (one row, however many received it): what a resuming client gets."""
+
+    channel_name = models.CharField(max_length=128)
+    seq = models.PositiveBigIntegerField()
+    message_id = models.UUIDField(unique=True)
+    # The frame exactly as it was sent live, so a replay re-sends it without decoding.
+    frame = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel_name", "seq"], name="unique_channel_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_name} #{self.seq}"
+
+
 class ConnectToken(models.Model):
     """A short-lived, single-use token that authenticates a $connect where the session cookie cannot go.
 
@@ -241,6 +272,9 @@ class ApiGateway(models.Model):
     api_name = models.CharField(max_length=128, unique=True)
     api_description = models.CharField(max_length=1024, blank=True)
     default_channel_name = models.CharField(max_length=128, default="default")
+    default_channel_history = models.BooleanField(
+        default=False, help_text="Number and keep the default channel's broadcasts, so clients can resume."
+    )
     aws_region = models.CharField(max_length=32, blank=True, help_text="Empty: the region of the environment.")
     custom_domain_name = models.CharField(max_length=253, blank=True)
     certificate_arn = models.CharField(max_length=2048, blank=True)

@@ -23,6 +23,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from websockets_app import aws_limits
+from websockets_app.channel_actions import ChannelActions
 from websockets_app.conf import conf
 from websockets_app.event_session import load_event_session
 from websockets_app.events import ENVIRON_EVENT_KEY, ENVIRON_VIEW_ANSWERED_KEY, is_websocket_event, source_ip
@@ -50,7 +51,7 @@ __all__ = ("WebSocketView",)
 logger = logging.getLogger(__name__)
 
 
-class WebSocketView(View):
+class WebSocketView(ChannelActions, View):
     """Base class for WebSocket handlers: subclass it and add one public method per action.
 
     ``$connect`` calls :meth:`connect`, ``$disconnect`` calls :meth:`disconnect`, a custom route key calls the
@@ -397,7 +398,7 @@ class WebSocketView(View):
 
 
 # Actions WebSocketView answers itself (and subclasses may override).
-BUILT_IN_ACTIONS = frozenset({"heartbeat"})
+BUILT_IN_ACTIONS = frozenset({"heartbeat", "history", "presence"})
 
 
 @cache

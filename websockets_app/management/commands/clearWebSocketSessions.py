@@ -12,7 +12,8 @@ class Command(BaseCommand):
     help = (
         "Mark closed the WebSocket sessions API Gateway has certainly closed (connected for over "
         f"{MAX_CONNECTION_DURATION}, or idle for over {IDLE_TIMEOUT}), then delete closed sessions, spent or "
-        "expired connect tokens and expired rate-limit counters."
+        "expired connect tokens, expired rate-limit counters and the channel history past "
+        "WEBSOCKETS['HISTORY_MAX_MESSAGES'] and ['HISTORY_MAX_AGE']."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -37,3 +38,5 @@ class Command(BaseCommand):
                 f"{verb_delete} {result.tokens_deleted} spent or expired connect token(s) and "
                 f"{result.counters_deleted} expired rate-limit counter(s)."
             )
+        if result.history_deleted:
+            self.stdout.write(f"{verb_delete} {result.history_deleted} channel history message(s) past retention.")

@@ -26,6 +26,17 @@
  * With a plain URL that carries ?token=, the client does not reconnect or renew with the spent token: after its
  * connection closes it stops (close event with reconnecting: false).
  *
+ * Channels with history (docs: history-presence) number their messages. The client remembers the last number it
+ * saw per channel, asks for what it missed after every reconnection or renewal (a request()), delivers it in order
+ * before newer messages, each exactly once (duplicates are dropped by message id), and says "reset" when the gap is
+ * older than what the server keeps. It also keeps who is in a channel:
+ *
+ *   socket.history("lobby", {last: 20});               // the recent messages, as "message" events
+ *   socket.addEventListener("message", (event) => event.history); // {channel, seq, id, at, replayed} or undefined
+ *   socket.addEventListener("resumed", (event) => ...); // event.detail: {channel, missed}
+ *   socket.addEventListener("reset", (event) => ...);   // missed messages are gone: reload what the page shows
+ *   socket.presence("lobby");                           // then "presence" events: {channel, users, anonymous, change}
+ *
  * No build step: include it with <script src="{% static 'websockets_app/lambda-websocket.js' %}">.
  */
 (function (global) {
@@ -41,6 +52,12 @@
     maxReconnectDelay: 30 * 1000,
     maxQueue: 1000,
     requestTimeout: 30 * 1000, // past API Gateway's 29-second integration timeout
+    historyAction: "history",
+    presenceAction: "presence",
+    resume: true, // ask for what was missed after every reconnection or renewal
+    gapWait: 1000, // how long a message may wait for an earlier one (another Lambda's) before the gap is asked for
+    rememberIds: 1000, // message ids remembered per channel to drop duplicates
+    debug: false, // console.debug what the client decides (duplicates dropped, resumes, resets)
   };
 
   /** Why a request() failed: an error frame (status, message from the server), a timeout or a lost connection. */
@@ -69,6 +86,8 @@
       this.timers = {};
       this.pending = new Map(); // request id -> {resolve, reject, timer, socket (null while queued)}
       this.nextId = 1;
+      this.channels = new Map(); // channel -> what the client knows of its numbered messages
+      this.rooms = new Map(); // channel -> who is there, for channels whose presence was asked for
       this._open(false);
     }
 
@@ -97,6 +116,20 @@
         this.pending.set(id, { resolve: resolve, reject: reject, timer: timer, socket: null });
         this._enqueue({ data: data, id: id });
       });
+    }
+
+    /** Ask for a channel's recent messages ({last: n}), or those after a number ({after: seq}). */
+    history(channel, question = { last: 20 }) {
+      this._ask(this._channel(channel), question);
+    }
+
+    /** Ask who is in a channel; "presence" events follow, now and after every change or reconnection. */
+    presence(channel) {
+      if (!this.rooms.has(channel)) this.rooms.set(channel, { users: new Map(), anonymous: 0 });
+      if (!this.connected) return; // asked once a connection opens
+      this.request(this.options.presenceAction, { channel: channel })
+        .then((state) => this._presenceChanged(state))
+        .catch((error) => this._debug("presence not known", channel, error.message));
     }
 
     /** Close for good: no reconnection. */
@@ -157,6 +190,9 @@
       // opened after the connection it was renewing had dropped: only one connection ever stays open.
       if (previous) previous.close(1000, "Renewed");
       if (!this.singleUse) this._schedule("renew", this.options.renewAfter, () => this._open(true));
+      // Questions first: their answers come before newer messages, which are held until then.
+      this._resume();
+      this.rooms.forEach((_, channel) => this.presence(channel));
       this._emit("open", { renewed: renewal });
       const queued = this.queue.splice(0);
       queued.forEach((item) => this._transmit(item));
@@ -228,7 +264,12 @@
         }
         return;
       }
+      const kind = frame !== null && typeof frame === "object" && !Array.isArray(frame) ? frame : {};
+      // Numbered messages are taken from every socket (a renewal overlaps two): duplicates are dropped by id.
+      if (kind.history === "message") return this._numbered(this._channel(frame.channel), frame, false);
+      if (kind.history === "replay" || kind.history === "reset") return this._answered(frame);
       if (socket !== this.socket) return; // a renewed-away connection's broadcasts arrive on the new one too
+      if (typeof kind.presence === "string") return this._presenceChanged(frame);
       if (_isErrorFrame(frame)) this._emit("error", frame.error);
       else if (_isGatewayError(frame)) this._emit("error", frame);
       else this._emit("message", frame);
@@ -269,8 +310,151 @@
       delete this.timers[name];
     }
 
-    _emit(type, detail) {
-      this.dispatchEvent(new CustomEvent(type, { detail: detail }));
+    _emit(type, detail, history) {
+      const event = new CustomEvent(type, { detail: detail });
+      if (history) event.history = history;
+      this.dispatchEvent(event);
+    }
+
+    _debug(...details) {
+      if (this.options.debug) console.debug("LambdaWebSocket:", ...details);
+    }
+
+    // Numbered messages of channels with history, and the answers about history and presence.
+
+    _channel(name) {
+      let state = this.channels.get(name);
+      if (!state) {
+        // lastSeq: the last number delivered (null: none yet); held: messages waiting for an earlier one.
+        state = { name: name, lastSeq: null, ids: new Set(), held: new Map(), asking: null, asked: null, missed: 0 };
+        this.channels.set(name, state);
+      }
+      return state;
+    }
+
+    _numbered(state, message, replayed) {
+      if (state.ids.has(message.id) || (state.lastSeq !== null && message.seq <= state.lastSeq)) {
+        this._debug("duplicate dropped", state.name, message.seq, message.id);
+        return;
+      }
+      const early = state.lastSeq !== null && message.seq > state.lastSeq + 1;
+      if (!replayed && (state.asking || early)) {
+        // An answer is coming (it goes first), or an earlier message is still on its way: hold this one.
+        state.held.set(message.seq, message);
+        if (!state.asking) this._schedule(`gap:${state.name}`, this.options.gapWait, () => this._askForGap(state));
+        return;
+      }
+      this._deliver(state, message, replayed);
+      this._release(state);
+    }
+
+    _deliver(state, message, replayed) {
+      const held = state.held.get(message.seq);
+      if (held && held !== message) this._debug("duplicate dropped", state.name, held.seq, held.id);
+      state.lastSeq = message.seq;
+      state.held.delete(message.seq);
+      state.ids.add(message.id);
+      if (state.ids.size > this.options.rememberIds) state.ids.delete(state.ids.values().next().value);
+      if (replayed) state.missed += 1;
+      const history = { channel: state.name, seq: message.seq, id: message.id, at: message.at, replayed: replayed };
+      this._emit("message", message.data, history);
+    }
+
+    _release(state) {
+      // Deliver held messages that are next in line; a remaining gap waits for gapWait, then is asked for.
+      while (!state.asking && state.held.has(state.lastSeq + 1)) {
+        this._deliver(state, state.held.get(state.lastSeq + 1), false);
+      }
+      if (state.asking || state.held.size === 0) return;
+      this._schedule(`gap:${state.name}`, this.options.gapWait, () => this._askForGap(state));
+    }
+
+    _askForGap(state) {
+      if (!state.asking && state.held.size > 0) this._ask(state, { after: state.lastSeq });
+    }
+
+    _ask(state, question) {
+      // Asked now when connected, else by _resume() once a connection opens.
+      state.asking = question;
+      if (!this.connected) return;
+      this._debug("asking for history", state.name, question);
+      const asked = {}; // only the latest question's answer counts (a renewal may ask again meanwhile)
+      state.asked = asked;
+      this.request(this.options.historyAction, Object.assign({ channel: state.name }, question))
+        .then((answer) => state.asked === asked && this._answered(answer))
+        .catch((error) => {
+          // A connection that closed first: the next one asks again. Else the server refused or never answered.
+          if (state.asked !== asked || error.reason === "closed") return;
+          this._debug("history not answered: going on without it", state.name, error.message);
+          state.asking = null;
+          this._flushHeld(state);
+        });
+    }
+
+    _resume() {
+      this.channels.forEach((state) => {
+        // Once a connection is open: an unanswered question again, and (option resume) what was missed.
+        const resuming = state.lastSeq !== null && (this.options.resume || state.asking);
+        const question = resuming ? { after: state.lastSeq } : state.asking;
+        if (question) this._ask(state, question);
+      });
+    }
+
+    _answered(answer) {
+      // A history answer: what the client asked for, or a replay or reset posted to it by the server.
+      const state = this._channel(answer.channel);
+      if (answer.history === "reset") {
+        this._debug("reset: messages after", answer.after, "are no longer kept", state.name);
+        this._caughtUp(state, answer.head);
+        this._emit("reset", { channel: state.name, after: answer.after, head: answer.head, oldest: answer.oldest });
+      } else if (answer.history === "replay") {
+        answer.messages.forEach((message) => this._numbered(state, message, true));
+        if (answer.more) {
+          this._ask(state, { after: state.lastSeq });
+          return;
+        }
+        this._caughtUp(state, answer.head);
+        this._debug("resumed", state.name, "missed", state.missed);
+        this._emit("resumed", { channel: state.name, missed: state.missed });
+      } else {
+        return;
+      }
+      state.missed = 0;
+      this._flushHeld(state);
+    }
+
+    _caughtUp(state, head) {
+      state.asking = null;
+      state.asked = null;
+      if (state.lastSeq === null || state.lastSeq < head) state.lastSeq = head;
+    }
+
+    _flushHeld(state) {
+      // Held messages past what was answered, in order; those already delivered are duplicates.
+      [...state.held.keys()].sort((a, b) => a - b).forEach((seq) => {
+        const message = state.held.get(seq);
+        state.held.delete(seq);
+        if (state.lastSeq === null || seq > state.lastSeq) this._deliver(state, message, false);
+        else this._debug("duplicate dropped", state.name, seq, message.id);
+      });
+    }
+
+    _presenceChanged(frame) {
+      const room = this.rooms.get(frame.channel) || { users: new Map(), anonymous: 0 };
+      this.rooms.set(frame.channel, room);
+      if (frame.presence === "state") {
+        room.users = new Map(frame.users.map((user) => [user.id, user]));
+        room.anonymous = frame.anonymous;
+      } else if (frame.user === null) {
+        room.anonymous = Math.max(0, room.anonymous + (frame.presence === "joined" ? 1 : -1));
+      } else if (frame.presence === "joined") {
+        room.users.set(frame.user.id, frame.user);
+      } else if (frame.presence === "left") {
+        room.users.delete(frame.user.id); // a second "left" for the same user changes nothing
+      }
+      const users = [...room.users.values()].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+      const change = frame.presence === "state" ? null : { type: frame.presence, user: frame.user };
+      this._emit("presence", { channel: frame.channel, users: users, anonymous: room.anonymous, change: change });
     }
   }
 
