@@ -140,9 +140,10 @@ WEBSOCKETS: dict = {
     # What runserver's API Gateway emulator calls, as Lambda does.
     "LAMBDA_HANDLER": "project.lambda_handler.lambda_handler",
     # Every chat room keeps its recent messages (a page shows them on load, a reconnecting one gets what it missed)
-    # and tells its members who arrives and leaves.
+    # and tells its members who arrives and leaves; the chat page always names its room, so the API's default
+    # channel (connections that name none) is left out.
     "HISTORY_CHANNELS": ["*"],
-    "PRESENCE_EVENTS_CHANNELS": ["*"],
+    "PRESENCE_EVENTS_CHANNELS": ["*", f"!{os.environ.get('WEBSOCKET_DEFAULT_CHANNEL') or 'default'}"],
 }
 
 LOGIN_REDIRECT_URL = "/"

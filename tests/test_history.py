@@ -10,7 +10,7 @@ from django.utils import timezone
 from websockets_app.channels import broadcast
 from websockets_app.cleanup import clear_sessions
 from websockets_app.exceptions import MessageTooLarge
-from websockets_app.history import MAX_DATA_BYTES
+from websockets_app.history import MAX_DATA_BYTES, matches_channel
 from websockets_app.models import ApiGateway, ChannelMessage, ChannelSequence
 
 pytestmark = pytest.mark.django_db
@@ -258,3 +258,19 @@ def test_retention_keeps_the_newest_per_channel_and_nothing_too_old(websocket_cl
 
     assert (kept("room-a"), kept("room-b"), kept("room-c")) == ([3, 4], [1], [2])
     assert broadcast("room-a", "next").seq == 5  # numbers are never given twice
+
+
+@pytest.mark.parametrize(
+    ("channel", "patterns", "matches"),
+    [
+        ("room-1", ["room-*"], True),
+        ("room-1", ["lobby"], False),
+        ("lobby", ["*", "!default"], True),
+        ("default", ["*", "!default"], False),
+        ("room-1", ["*", "!room-*"], False),
+        ("room-1", ["!lobby"], False),  # leaving one out includes nothing by itself
+        ("room-1", [], False),
+    ],
+)
+def test_channel_patterns(channel, patterns, matches):
+    assert matches_channel(channel, patterns) is matches

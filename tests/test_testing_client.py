@@ -54,7 +54,7 @@ def test_a_refused_connection_cannot_be_used(websocket_client):
 
 
 def test_captures_what_is_posted_to_each_connection(websocket_client):
-    first, second = websocket_client.connect(channel="first"), websocket_client.connect(channel="second")
+    first, second = websocket_client.connect(), websocket_client.connect()
     api = management_api()
 
     api.post_to_connection(ConnectionId=first.connection_id, Data=b'{"n": 1}')
@@ -134,7 +134,7 @@ def test_captures_what_the_app_sends_with_send_message(websocket_client, setting
 
 
 def test_send_message_from_test_code_is_captured_and_gone_rows_are_closed(websocket_client):
-    open_connection, closed = websocket_client.connect(channel="open"), websocket_client.connect(channel="closed")
+    open_connection, closed = websocket_client.connect(), websocket_client.connect()
     closed_row = WebSocketSession.objects.get(connection_id=closed.connection_id)
     # Open for a minute (past the $connect window), then AWS forgets it while the row still says open.
     WebSocketSession.objects.filter(pk=closed_row.pk).update(connected_at=timezone.now() - timedelta(minutes=1))

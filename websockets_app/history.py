@@ -53,8 +53,15 @@ class HistoryMessage:
 
 
 def matches_channel(channel_name: str, patterns: Any) -> bool:
-    """Whether ``channel_name`` is one of ``patterns`` (names or shell-style patterns such as ``room-*``)."""
-    return any(fnmatch.fnmatchcase(channel_name, pattern) for pattern in patterns)
+    """Whether ``channel_name`` is one of ``patterns``: names or shell-style patterns (``room-*``); one starting
+    with ``!`` leaves out what it matches (``["*", "!default"]``: every channel but ``default``)."""
+    included = excluded = False
+    for pattern in patterns:
+        if pattern.startswith("!"):
+            excluded = excluded or fnmatch.fnmatchcase(channel_name, pattern[1:])
+        else:
+            included = included or fnmatch.fnmatchcase(channel_name, pattern)
+    return included and not excluded
 
 
 def keeps_history(channel_name: str) -> bool:
