@@ -14,12 +14,13 @@ from django.contrib.auth import get_user_model
 from tests.emulator_support import RecordingHandler, of_type, running_emulator
 from tests.test_browser import (  # noqa: F401  (fixtures used by name)
     TIMEOUT_MS,
-    ConnectGate,
+    EventGate,
     browser,
     client_page,
     connect_gate,
     count_events,
     drop_connection,
+    message_gate,
     open_client,
 )
 from websockets_app.emulator.limits import Limits
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def chat(browser, settings, lambda_handler):  # noqa: F811
     """The demo chat served by the in-process emulator, whose ``$connect`` events can be held at a gate."""
-    gate = ConnectGate(lambda_handler)
+    gate = EventGate(lambda_handler)
     recorder = RecordingHandler(gate)
     contexts = []
     with running_emulator(settings, recorder, Limits()) as emulator:
@@ -155,7 +156,7 @@ def test_the_client_drops_duplicates_and_fills_a_gap_in_order(client_page, setti
     for message in (first, first, third):  # a retried batch repeats the first; the second is late
         management.post_to_connection(ConnectionId=connection_id, Data=message.frame.encode())
     event, _ = recorder.wait_for(lambda event: '"action":"history"' in (event.get("body") or ""))
-    assert json.loads(event["body"]) == {"channel": "client-tests", "after": 1, "action": "history"}
+    assert json.loads(event["body"]) == {"channel": "client-tests", "after": 1, "id": 1, "action": "history"}
     count_events(page, "message", 3)
     management.post_to_connection(ConnectionId=connection_id, Data=second.frame.encode())  # arrives at last
     page.wait_for_function(

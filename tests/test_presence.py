@@ -79,7 +79,7 @@ def test_the_heartbeat_keeps_a_quiet_connection_present(websocket_client, users)
     later = timezone.now() + timedelta(minutes=7)
     assert presence("room", now=later).users == ()  # 12 minutes without a sign of life
 
-    assert tab.send_json({"action": "heartbeat"}) == {"statusCode": 200, "body": ""}
+    assert tab.send_json({"action": "heartbeat"}) is None
 
     assert [user.name for user in presence("room", now=later).users] == ["alice"]
 
@@ -102,19 +102,17 @@ def test_an_inactive_users_connections_count_as_anonymous(websocket_client, user
 def test_the_presence_action_answers_the_state_of_the_connections_channel(websocket_client, users):
     connect_as(websocket_client, users["bob"], "room")
     asking = connect_as(websocket_client, None, "room")
-    assert asking.send_json({"action": "presence"}) == {"statusCode": 200, "body": ""}
-    assert asking.send_json({"action": "presence", "channel": "elsewhere"}) == {
-        "statusCode": 403,
-        "body": "Forbidden: this connection is not in that channel.",
+    assert asking.send_json({"action": "presence", "id": 7}) == {
+        "id": 7,
+        "presence": "state",
+        "channel": "room",
+        "users": [{"id": users["bob"].pk, "name": "bob", "connections": 1}],
+        "anonymous": 1,
     }
-    assert asking.received_json() == [
-        {
-            "presence": "state",
-            "channel": "room",
-            "users": [{"id": users["bob"].pk, "name": "bob", "connections": 1}],
-            "anonymous": 1,
-        }
-    ]
+    assert asking.send_json({"action": "presence", "channel": "elsewhere"}) == {
+        "error": {"status": 403, "message": "Forbidden: this connection is not in that channel."}
+    }
+    assert asking.received == []
 
 
 def test_members_are_told_when_a_users_first_tab_arrives_and_last_tab_leaves(websocket_client, users, settings):
