@@ -85,11 +85,9 @@ def test_concurrent_broadcasts_are_numbered_without_gaps_in_commit_order(lambda_
     rows = list(ChannelMessage.objects.order_by("pk").values_list("seq", "frame"))
     # Gap-free and strictly increasing, in the order the rows were written.
     assert [seq for seq, _ in rows] == list(range(1, TOTAL + 1))
-    # Every message once, and each speaker's in the order it sent them.
+    # Every message once (a connection's messages may be handled in any order, on AWS as here).
     texts = [json.loads(frame)["data"]["message"] for _, frame in rows]
     assert sorted(texts) == sorted(f"{cid} {n}" for cid in speakers() for n in range(MESSAGES_EACH))
-    for cid in speakers():
-        assert [int(text.split()[1]) for text in texts if text.startswith(cid)] == list(range(MESSAGES_EACH))
     # A reader only ever saw a prefix 1..k: never a number whose predecessor was not yet committed.
     assert len(snapshots) > 1
     assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in snapshots)

@@ -97,6 +97,10 @@ def test_the_demo_chat_joins_on_connect_so_its_first_messages_reach_the_room(set
         with connect(room) as listener, connect(room) as sender:
             for number in range(20):
                 sender.send(json.dumps({"action": "sendmessage", "message": f"message {number}"}))
-            received = [frames(listener, until=lambda frame: True, timeout=10)[0] for _ in range(20)]
+            # The demo's rooms keep history and announce arrivals: the listener hears of the sender first, then
+            # gets each message numbered (docs/topics/history-presence.md), its data as sent.
+            heard = [frames(listener, until=lambda frame: True, timeout=10)[0] for _ in range(21)]
+    assert heard[0] == {"presence": "joined", "channel": "room-1", "user": None}
+    received = [frame["data"] for frame in heard[1:]]
     assert sorted(frame["message"] for frame in received) == sorted(f"message {number}" for number in range(20))
     assert {frame["type"] for frame in received} == {"message"}

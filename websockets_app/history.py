@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import threading
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -40,6 +42,7 @@ __all__ = (
 # this far below it leaves room for the wrapper and the message's own envelope, so any one message fits a replay.
 _ENVELOPE_ROOM_BYTES = 2048
 MAX_DATA_BYTES = aws_limits.MESSAGE_BYTES - _ENVELOPE_ROOM_BYTES
+_sqlite_numbering = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def record(channel_name: str, data: Any) -> HistoryMessage:
     if size > MAX_DATA_BYTES:
         raise MessageTooLarge(size, MAX_DATA_BYTES)
     message_id = uuid.uuid4()
-    with transaction.atomic():
+    with _one_writer_on_sqlite(), transaction.atomic():
         seq = _next_seq(channel_name)
         created_at = timezone.now()
         header = {
@@ -151,6 +154,12 @@ def prune(*, now: datetime | None = None, dry_run: bool = False) -> int:
         return doomed.count()
     deleted, _ = doomed.delete()
     return deleted
+
+
+def _one_writer_on_sqlite() -> AbstractContextManager[Any]:
+    """SQLite (local development) has no row locks and fails a second writer at once where its database is shared
+    in memory (the test suite's): the threads of one process (runserver's emulator) take turns instead."""
+    return _sqlite_numbering if connection.vendor == "sqlite" else nullcontext()
 
 
 def _next_seq(channel_name: str) -> int:
