@@ -62,6 +62,9 @@ def chat(browser, settings, lambda_handler):  # noqa: F811
         gate.release()
         for context in contexts:
             context.close()
+        # Every $disconnect handled (their presence events sent) before the emulator they post to stops.
+        for event in recorder.events("CONNECT"):
+            recorder.wait_for(of_type("DISCONNECT", event["requestContext"]["connectionId"]))
 
 
 # console.debug lines, kept where the test can read them in order.
