@@ -92,6 +92,9 @@ def running_emulator(
         with BackgroundServer(app, sock) as server:
             yield server
     finally:
+        # Invocations still running (a $disconnect announcing a departure, say) finish first: one posting through
+        # the sender when its loop stops would wait forever, its database connection open.
+        app.integration.executor.shutdown(wait=True)
         messaging._sender.close()
         messaging._sender = previous_sender
 
