@@ -262,3 +262,21 @@ def test_retention_keeps_the_newest_per_channel_and_nothing_too_old(websocket_cl
 )
 def test_channel_patterns(channel, patterns, matches):
     assert matches_channel(channel, patterns) is matches
+
+
+def test_clear_websocket_sessions_says_how_much_history_it_deleted(websocket_client, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.WEBSOCKETS = {**settings.WEBSOCKETS, "HISTORY_MAX_MESSAGES": 1}
+    for n in range(3):
+        broadcast("room-1", n)
+    out = StringIO()
+    call_command("clearWebSocketSessions", "--dry-run", stdout=out)
+    assert out.getvalue().splitlines()[-1] == "Would delete 2 channel history message(s) past retention."
+    assert kept("room-1") == [1, 2, 3]
+    out = StringIO()
+    call_command("clearWebSocketSessions", stdout=out)
+    assert out.getvalue().splitlines()[-1] == "Deleted 2 channel history message(s) past retention."
+    assert kept("room-1") == [3]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('websockets_app', '0004_identity_binding'),
+        ('websockets_app', '0006_provision_permission'),
     ]
 
     operations = [
