@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('websockets_app', '0006_provision_permission'),
+        ('websockets_app', '0007_two_way_routes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

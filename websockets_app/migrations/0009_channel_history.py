@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('websockets_app', '0006_provision_permission'),
+        ('websockets_app', '0008_performance'),
     ]
 
     operations = [
