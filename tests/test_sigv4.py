@@ -11,6 +11,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotocoreCredentials
 from botocore.credentials import RefreshableCredentials
 from botocore.session import Session
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.aws_events import API_ID, REGION, STAGE
 from websockets_app.models import WebSocketSession
@@ -54,6 +56,38 @@ def test_the_signature_is_botocores_across_the_utc_date_change(monkeypatch, toke
         )
         assert ours == botocore_headers(post.url, body, credentials, now, monkeypatch)
         assert ours["X-Amz-Date"] == now.strftime("%Y%m%dT%H%M%SZ")
+
+
+# What a path may hold unencoded and still be one path to botocore's URL parsing ("." would make dot segments,
+# which URLs resolve before signing).
+PATH_CHARACTERS = st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="%?#/.")
+
+
+@given(
+    stage=st.from_regex(r"[A-Za-z0-9_-]{0,12}", fullmatch=True),  # what AWS allows in a stage name
+    connection_id=st.text(min_size=1, max_size=24).filter(lambda text: text not in {".", ".."}),
+    unencoded=st.text(PATH_CHARACTERS, min_size=1, max_size=24),
+)
+def test_the_signed_path_is_botocores_for_encoded_and_unencoded_paths(stage, connection_id, unencoded):
+    """The sender's encoded paths take a shortcut and any other path the general rule; botocore signs both alike."""
+    now = BEFORE_MIDNIGHT
+    credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None)
+    post = connection_post(f"https://{API_ID}.execute-api.{REGION}.amazonaws.com/{stage}", connection_id)
+    for path in (post.path, f"/{unencoded}"):
+        request = AWSRequest(method="POST", url=f"https://{post.host}{path}", data=b"{}")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(botocore_auth, "get_current_datetime", lambda: now.replace(tzinfo=None))
+            SigV4Auth(BotocoreCredentials(*credentials), "execute-api", REGION).add_auth(request)
+        ours = sign_request(
+            method="POST",
+            host=post.host,
+            path=path,
+            payload_sha256=hashlib.sha256(b"{}").hexdigest(),
+            credentials=credentials,
+            region=REGION,
+            now=now,
+        )
+        assert ours["Authorization"] == request.headers["Authorization"], path
 
 
 def test_urls_are_encoded_as_botocore_encodes_connection_ids():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
@@ -19,6 +20,8 @@ __all__ = ("Credentials", "sign_request", "signing_key")
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "execute-api"
+# A path as the sender sends it (``/stage/@connections/<encoded id>``): SigV4 encodes only "%" and "@" in it again.
+_SENDER_PATH = re.compile(r"/[A-Za-z0-9/_.~%@-]*")
 
 
 class Credentials(NamedTuple):
@@ -55,23 +58,16 @@ def sign_request(
     body's SHA-256 in hex (computed once for a broadcast, not once per connection); ``now`` in UTC.
     Only ``host``, ``x-amz-date`` and the token are signed, so nothing else the HTTP client adds can break it.
     """
-    timestamp = now.strftime("%Y%m%dT%H%M%SZ")
+    timestamp = _timestamp(now.replace(microsecond=0))
     date = timestamp[:8]
-    headers = {"host": host, "x-amz-date": timestamp}
-    if credentials.token:
-        headers["x-amz-security-token"] = credentials.token
-    signed_headers = ";".join(headers)  # already in sorted order
-    canonical_headers = "".join(f"{name}:{' '.join(value.split())}\n" for name, value in headers.items())
-    canonical_request = "\n".join(
-        (
-            method,
-            quote(path or "/", safe="/~"),
-            "",
-            canonical_headers,
-            signed_headers,
-            payload_sha256,
-        )
-    )
+    token = credentials.token
+    if token:
+        signed_headers = "host;x-amz-date;x-amz-security-token"
+        canonical_headers = f"host:{host}\nx-amz-date:{timestamp}\nx-amz-security-token:{' '.join(token.split())}\n"
+    else:
+        signed_headers = "host;x-amz-date"
+        canonical_headers = f"host:{host}\nx-amz-date:{timestamp}\n"
+    canonical_request = f"{method}\n{_canonical_path(path)}\n\n{canonical_headers}\n{signed_headers}\n{payload_sha256}"
     scope = f"{date}/{region}/{service}/aws4_request"
     string_to_sign = f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
     signature = hmac.new(signing_key(credentials.secret_key, date, region, service), string_to_sign.encode(), "sha256")
@@ -82,6 +78,19 @@ def sign_request(
             f"SignedHeaders={signed_headers}, Signature={signature.hexdigest()}"
         ),
     }
-    if credentials.token:
-        signed["X-Amz-Security-Token"] = credentials.token
+    if token:
+        signed["X-Amz-Security-Token"] = token
     return signed
+
+
+@lru_cache(maxsize=4)
+def _timestamp(second: datetime) -> str:
+    """``X-Amz-Date`` for one second: a broadcast signs hundreds of requests within the same one."""
+    return second.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _canonical_path(path: str) -> str:
+    """The path as SigV4 canonicalises it for every service but S3: the encoded path, encoded once more."""
+    if _SENDER_PATH.fullmatch(path):
+        return path.replace("%", "%25").replace("@", "%40")
+    return quote(path or "/", safe="/~")
