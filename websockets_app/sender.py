@@ -11,6 +11,7 @@ while a retry budget lasts (AWS's "standard" retry quota), so an endpoint in tro
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import os
 import random
@@ -38,6 +39,8 @@ BACKOFF_CAP_SECONDS = 20.0
 SUCCESS_REFUND = 1
 # How long an idle connection to the endpoint is kept for the next send.
 KEEPALIVE_SECONDS = 60
+# How long closing the pool may take.
+CLOSE_TIMEOUT_SECONDS = 5
 
 Outcome = Any  # None (sent), management_errors.GONE, or the reason it failed (str)
 
@@ -120,6 +123,7 @@ class Sender:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._session: aiohttp.ClientSession | None = None
+        self._closes_at_exit = False
         self.budget = RetryBudget()
 
     def post_all(self, posts: Sequence[Post], payload: bytes, options: SendOptions) -> list[Outcome]:
@@ -136,14 +140,18 @@ class Sender:
         return asyncio.run_coroutine_threadsafe(job, self._running_loop()).result()
 
     def close(self) -> None:
-        """Close the connection pool and stop the loop (tests; a container just ends)."""
+        """Close the connection pool and stop the loop (at exit and in tests; a container just ends).
+
+        Bounded in time, so that a process never hangs on its way out."""
         with self._lock:
             loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
         if loop is None or thread is None or not thread.is_alive():
             return
-        asyncio.run_coroutine_threadsafe(self._close_session(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
+        try:
+            asyncio.run_coroutine_threadsafe(self._close_session(), loop).result(CLOSE_TIMEOUT_SECONDS)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(CLOSE_TIMEOUT_SECONDS)
 
     # In the caller's thread.
 
@@ -165,6 +173,11 @@ class Sender:
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=_run, args=(self._loop,), name="websockets-sender", daemon=True)
                 self._thread.start()
+                if not self._closes_at_exit:
+                    # A script or management command that sent ends with its pool closed, not with aiohttp's
+                    # "Unclosed client session" warnings (a Lambda container is frozen and killed instead).
+                    atexit.register(self.close)
+                    self._closes_at_exit = True
             return self._loop
 
     # In the loop's thread.
@@ -175,7 +188,7 @@ class Sender:
         import aiohttp
 
         batch = _Batch(
-            session=self._client_session(),
+            session=self._client_session(options.concurrency),
             payload=payload,
             payload_sha256=hashlib.sha256(payload).hexdigest(),
             credentials=credentials,
@@ -234,14 +247,17 @@ class Sender:
             await self._sleep(random.random() * min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)))  # noqa: S311
             attempt += 1
 
-    def _client_session(self) -> aiohttp.ClientSession:
+    def _client_session(self, connection_limit: int) -> aiohttp.ClientSession:
+        """The pool, made by the first batch: at most ``connection_limit`` connections, however many batches run
+        at once (one on Lambda; several in the emulator, whose worker threads share the process), so concurrent
+        batches queue for a connection instead of opening more than the endpoint can accept in time."""
         import aiohttp
 
         if self._session is None:
             connector = (
                 self._connector_factory()
                 if self._connector_factory
-                else aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS)
+                else aiohttp.TCPConnector(limit=connection_limit, keepalive_timeout=KEEPALIVE_SECONDS)
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
