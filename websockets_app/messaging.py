@@ -249,10 +249,11 @@ def _deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[
     posts = []
     connecting_id = _connecting.get()
     endpoints: dict[tuple[str, str], str] = {}
+    fixed_endpoint = conf.ENDPOINT_URL  # read once per send, not once per connection
     for target in targets:
         if target.connection_id == connecting_id:
             result.failed[target.connection_id] = NOT_READY_REASON
-        elif not _has_endpoint(target.api_id, target.stage):
+        elif not (fixed_endpoint or (target.api_id and target.stage)):  # as _has_endpoint()
             result.failed[target.connection_id] = NO_API_REASON
         else:
             key = (target.api_id, target.stage)

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -55,13 +56,20 @@ class Post(NamedTuple):
 
 def connection_post(endpoint: str, connection_id: str) -> Post:
     """The ``POST @connections/{id}`` for a connection through ``endpoint`` (encoded as botocore encodes it)."""
+    origin, base_path, host = _endpoint_parts(endpoint)
+    path = f"{base_path}/@connections/{quote(connection_id, safe='-_.~')}"
+    return Post(f"{origin}{path}", host, path)
+
+
+@lru_cache(maxsize=64)
+def _endpoint_parts(endpoint: str) -> tuple[str, str, str]:
+    """``scheme://netloc``, the base path and the Host header of an endpoint: parsed once, not once per post."""
     parts = urlsplit(endpoint)
-    path = f"{parts.path.rstrip('/')}/@connections/{quote(connection_id, safe='-_.~')}"
     default_port = {"https": 443, "http": 80}.get(parts.scheme)
     host = parts.hostname or ""
     if parts.port and parts.port != default_port:
         host = f"{host}:{parts.port}"
-    return Post(f"{parts.scheme}://{parts.netloc}{path}", host, path)
+    return f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/"), host
 
 
 @dataclass(frozen=True)
