@@ -51,7 +51,8 @@ DEFAULTS: dict[str, Any] = {
     # Whether saving a provisioned API or one of its routes in the admin reconciles it with AWS at once. Off: that
     # runs inside a web request, and the Lambda's role would need the deployer's IAM rights (README, IAM).
     "PROVISION_ON_SAVE": False,
-    # send_message: posts in flight at once per container, from its one event loop (docs: topics/performance).
+    # send_message: posts in flight at once per container, from its one event loop, and the most connections it
+    # keeps to the management API (docs: topics/performance).
     "SEND_CONCURRENCY": 256,
     # send_message: seconds to open a connection to / wait for an answer from the management API.
     "SEND_CONNECT_TIMEOUT": 2,
