@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client, override_settings
 
 from tests.aws_events import API_ID, REGION, STAGE, connect_event
-from tests.test_provisioning_frontends import on_lambda, row  # noqa: F401  (fixtures)
+from tests.test_provisioning_frontends import api_change_form, on_lambda, row  # noqa: F401  (fixtures)
 from websockets_app.models import ApiGateway, WebSocketSession
 
 pytestmark = [pytest.mark.django_db]
@@ -67,29 +67,18 @@ def test_saving_does_not_provision_for_staff_without_the_permission(on_lambda, r
     ApiGateway.objects.filter(pk=row.pk).update(api_created=True, api_id="abc123")
     editor = staff(django_user_model, "view_apigateway", "change_apigateway")
     route = row.additional_routes.get()
-    form = {
-        "api_name": "chat",
-        "api_description": "Edited",
-        "default_channel_name": "default",
-        "aws_region": "",
-        "custom_domain_name": "",
-        "certificate_arn": "",
-        "hosted_zone_id": "",
-        "api_key_selection_expression": "$request.header.x-api-key",
-        "route_selection_expression": "$request.body.action",
-        "route_key": "$default",
-        "stage_name": "dev",
-        "stage_description": "",
-        "tags": '{"team": "web"}',
-        "lambda_alias": "",
-        "additional_routes-TOTAL_FORMS": "1",
-        "additional_routes-INITIAL_FORMS": "1",
-        "additional_routes-0-id": str(route.pk),
-        "additional_routes-0-api_gateway": str(row.pk),
-        "additional_routes-0-route_key": "sendmessage",
-        "additional_routes-0-name": "",
-        "additional_routes-0-path": "",
-    }
+    form = api_change_form(
+        row,
+        "Edited",
+        {
+            "additional_routes-TOTAL_FORMS": "1",
+            "additional_routes-INITIAL_FORMS": "1",
+            "additional_routes-0-id": str(route.pk),
+            "additional_routes-0-api_gateway": str(row.pk),
+            "additional_routes-0-route_key": "sendmessage",
+            "additional_routes-0-two_way": "on",
+        },
+    )
 
     response = editor.post(f"/admin/websockets_app/apigateway/{row.pk}/change/", form, follow=True)
 

@@ -18,24 +18,12 @@ from botocore.awsrequest import AWSRequest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.emulator_support import RecordingHandler, running_emulator
 from tests.test_browser import TIMEOUT_MS, browser  # noqa: F401  (the browser fixture)
 from websockets_app.emulator import app as emulator_app
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FORBIDDEN = (403, "ForbiddenException", b'{"message": "Forbidden"}')
-
-
-@pytest.fixture
-def recorder(lambda_handler):
-    return RecordingHandler(lambda_handler)
-
-
-@pytest.fixture
-def emulator(settings, recorder):
-    with running_emulator(settings, recorder) as server:
-        yield server
 
 
 @pytest.fixture

@@ -184,11 +184,11 @@ def test_admin_action_then_an_edited_route_reaches_aws(on_lambda, admin_client, 
     )
 
 
-def change_form(row, route):
-    """The API's change form as the admin posts it: the description edited, the route replaced by "typing"."""
+def api_change_form(row, description: str, routes: dict) -> dict:
+    """The API's change form as the admin posts it, ``routes`` being the fields of its inline formset of routes."""
     return {
-        "api_name": "chat",
-        "api_description": "Chat rooms",
+        "api_name": row.api_name,
+        "api_description": description,
         "default_channel_name": "default",
         "aws_region": "",
         "custom_domain_name": "",
@@ -202,16 +202,27 @@ def change_form(row, route):
         "tags": '{"team": "web"}',
         "lambda_alias": "",
         "two_way": "on",
-        "additional_routes-TOTAL_FORMS": "2",
-        "additional_routes-INITIAL_FORMS": "1",
-        "additional_routes-0-id": route.pk,
-        "additional_routes-0-api_gateway": row.pk,
-        "additional_routes-0-route_key": "sendmessage",
-        "additional_routes-0-DELETE": "on",
-        "additional_routes-1-api_gateway": row.pk,
-        "additional_routes-1-route_key": "typing",
-        "additional_routes-1-two_way": "on",
+        **routes,
     }
+
+
+def change_form(row, route):
+    """The description edited, the route replaced by "typing"."""
+    return api_change_form(
+        row,
+        "Chat rooms",
+        {
+            "additional_routes-TOTAL_FORMS": "2",
+            "additional_routes-INITIAL_FORMS": "1",
+            "additional_routes-0-id": route.pk,
+            "additional_routes-0-api_gateway": row.pk,
+            "additional_routes-0-route_key": "sendmessage",
+            "additional_routes-0-DELETE": "on",
+            "additional_routes-1-api_gateway": row.pk,
+            "additional_routes-1-route_key": "typing",
+            "additional_routes-1-two_way": "on",
+        },
+    )
 
 
 @override_settings(WEBSOCKETS={"PROVISION_ON_SAVE": True})
