@@ -41,9 +41,8 @@ UNBOUNDED_CLAIM = timedelta(minutes=15)
 @task
 def send_batch(session_pks: list[int], payload_base64: str, batch_id: str | None = None) -> dict[str, Any]:
     """Send the message to these rows; returns the summary as JSON data (what Lambda can return)."""
-    payload = base64.b64decode(payload_base64)
     if batch_id is None:  # queued by a version without resumable batches
-        return deliver_to_pks(session_pks, payload).as_dict()
+        return deliver_to_pks(session_pks, base64.b64decode(payload_base64)).as_dict()
     return _send_resumable(uuid.UUID(batch_id), sorted(session_pks), payload_base64).as_dict()
 
 

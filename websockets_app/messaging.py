@@ -248,19 +248,21 @@ def _deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[
     ready: list[Target] = []
     posts = []
     connecting_id = _connecting.get()
-    endpoints: dict[tuple[str, str], str] = {}
-    fixed_endpoint = conf.ENDPOINT_URL  # read once per send, not once per connection
+    # Per API and stage (a send has one or a few), not per connection: the endpoint, or None when there is none.
+    endpoints: dict[tuple[str, str], str | None] = {}
     for target in targets:
         if target.connection_id == connecting_id:
             result.failed[target.connection_id] = NOT_READY_REASON
-        elif not (fixed_endpoint or (target.api_id and target.stage)):  # as _has_endpoint()
+            continue
+        key = (target.api_id, target.stage)
+        if key not in endpoints:
+            endpoints[key] = endpoint_url(*key) if _has_endpoint(*key) else None
+        endpoint = endpoints[key]
+        if endpoint is None:
             result.failed[target.connection_id] = NO_API_REASON
         else:
-            key = (target.api_id, target.stage)
-            if key not in endpoints:
-                endpoints[key] = endpoint_url(*key)
             ready.append(target)
-            posts.append(connection_post(endpoints[key], target.connection_id))
+            posts.append(connection_post(endpoint, target.connection_id))
     outcomes = _sender.post_all(posts, payload, _send_options()) if posts else []
     if on_posted is not None:
         on_posted()

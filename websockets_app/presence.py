@@ -143,16 +143,10 @@ def _announce(session: WebSocketSession, user: Any, *, joined: bool) -> None:
 
 
 def _member_rows(live: WebSocketSessionQuerySet, channel_name: str) -> list[tuple[Any, Any, str, bool]]:
-    """(pk, user id, username, is active) of each live connection in the channel.
-
-    Two indexed lookups in one UNION (connect-time channel, runtime memberships), which also drops a connection
-    found both ways; an OR of the two would make the database scan every row.
-    """
+    """(pk, user id, username, is active) of each live connection in the channel, read through ``in_channel()``
+    (its indexed UNION), with the user's columns joined."""
     username = f"user__{get_user_model().USERNAME_FIELD}"
-    fields = ("pk", "user_id", username, "user__is_active")
-    direct = live.filter(channel_name=channel_name).values_list(*fields)
-    joined = live.filter(memberships__channel_name=channel_name).values_list(*fields)
-    return list(direct.union(joined))
+    return list(live.in_channel(channel_name).values_list("pk", "user_id", username, "user__is_active"))
 
 
 def _by_name(user: PresentUser) -> tuple[str, str]:
