@@ -125,7 +125,7 @@
 
     /** Ask who is in a channel; "presence" events follow, now and after every change or reconnection. */
     presence(channel) {
-      if (!this.rooms.has(channel)) this.rooms.set(channel, { users: new Map(), anonymous: 0 });
+      this._room(channel);
       if (!this.connected) return; // asked once a connection opens
       this.request(this.options.presenceAction, { channel: channel })
         .then((state) => this._presenceChanged(state))
@@ -439,9 +439,17 @@
       });
     }
 
+    _room(channel) {
+      let room = this.rooms.get(channel);
+      if (!room) {
+        room = { users: new Map(), anonymous: 0 };
+        this.rooms.set(channel, room);
+      }
+      return room;
+    }
+
     _presenceChanged(frame) {
-      const room = this.rooms.get(frame.channel) || { users: new Map(), anonymous: 0 };
-      this.rooms.set(frame.channel, room);
+      const room = this._room(frame.channel);
       if (frame.presence === "state") {
         room.users = new Map(frame.users.map((user) => [user.id, user]));
         room.anonymous = frame.anonymous;
