@@ -4,9 +4,12 @@ A stub management endpoint runs in its own process and answers every ``POST /@co
 latency, as API Gateway does from inside its region. Both ways send the same message to the same N rows through
 the same stub, one after the other in one run; the figures are wall time and the CPU this process spent per
 delivered message (Lambda bills the CPU: about a third of a core at 512 MB). Warm figures: each way first sends
-to a few connections so clients, pools and threads exist, as they do in a warm Lambda.
+to a few connections so clients, pools and threads exist, as they do in a warm Lambda. ``--tls`` serves the stub
+over TLS with a certificate from a throwaway CA both ways trust, as API Gateway answers; the first measured run then
+also opens the connections the warm-up did not (each a TLS handshake).
 
     python benchmarks/bench_send_message.py [--connections 300 3000] [--latency-ms 20] [--repeat 3] [--concurrency 64]
+                                            [--tls]
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from support.stub_endpoint import stub_endpoint  # noqa: E402
+from support.stub_endpoint import stub_endpoint, throwaway_certificate, trust  # noqa: E402
 
 GOAL_SPEEDUP = {300: 100, 3000: 150}  # over the sequential boto3 loop, 20 ms stub
 GOAL_CPU_MS = 0.15
@@ -54,7 +57,7 @@ def setup_django(database: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def run(connections: int, latency_ms: float, repeat: int, endpoint: str) -> tuple[float, float]:
+def run(connections: int, latency_ms: float, repeat: int, endpoint: str, ca_file: str | None) -> tuple[float, float]:
     import boto3
     from django.conf import settings
     from django.utils import timezone
@@ -76,7 +79,9 @@ def run(connections: int, latency_ms: float, repeat: int, endpoint: str) -> tupl
     message = {"type": "chat", "user": "alice", "text": "Hello, everyone! " * 8, "at": timezone.now()}
     warm_up = WebSocketSession.objects.filter(channel_name="warm-up")
     measured = WebSocketSession.objects.filter(channel_name="bench")
-    plain_client = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name="eu-west-1")
+    plain_client = boto3.client(
+        "apigatewaymanagementapi", endpoint_url=endpoint, region_name="eu-west-1", verify=ca_file or True
+    )
 
     def with_send_message(rows: Any) -> Callable[[], int]:
         return lambda: rows.send_message(message).sent
@@ -105,7 +110,7 @@ def run(connections: int, latency_ms: float, repeat: int, endpoint: str) -> tupl
 
     print(
         f"\nsend_message vs sequential post_to_connection: N={connections}, stub latency {latency_ms:g} ms, "
-        f"SEND_CONCURRENCY={conf.SEND_CONCURRENCY}, median of {repeat} (min-max)"
+        f"SEND_CONCURRENCY={conf.SEND_CONCURRENCY}, {'TLS' if ca_file else 'plain HTTP'}, median of {repeat} (min-max)"
     )
     for name, runs in figures.items():
         walls = [run[0] * 1000 for run in runs]
@@ -130,19 +135,24 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--concurrency", type=int, help="SEND_CONCURRENCY (default: the app's default)")
+    parser.add_argument("--tls", action="store_true", help="the stub answers over TLS")
     args = parser.parse_args()
 
-    with stub_endpoint(args.latency_ms, STAGE) as endpoint, tempfile.TemporaryDirectory() as directory:
-        setup_django(Path(directory) / "bench.sqlite3")
-        if args.concurrency:
-            from django.conf import settings
+    with tempfile.TemporaryDirectory() as directory:
+        certificate, ca_file = throwaway_certificate(Path(directory)) if args.tls else (None, None)
+        with stub_endpoint(args.latency_ms, STAGE, certificate) as endpoint:
+            setup_django(Path(directory) / "bench.sqlite3")
+            from websockets_app import messaging
 
-            settings.WEBSOCKETS = {**settings.WEBSOCKETS, "SEND_CONCURRENCY": args.concurrency}
-        for connections in args.connections:
-            run(connections, args.latency_ms, args.repeat, endpoint)
-        from websockets_app import messaging
+            if args.concurrency:
+                from django.conf import settings
 
-        messaging._sender.close()
+                settings.WEBSOCKETS = {**settings.WEBSOCKETS, "SEND_CONCURRENCY": args.concurrency}
+            if ca_file:
+                trust(ca_file)
+            for connections in args.connections:
+                run(connections, args.latency_ms, args.repeat, endpoint, ca_file)
+            messaging._sender.close()
 
 
 if __name__ == "__main__":

@@ -3,15 +3,15 @@
 A 512 MB Lambda has about a third of a core, so what matters is how many messages a third of a core posts. Each way
 runs in a child process that sets up Django and N rows first, then joins a CPU-quota cgroup and sends the same
 message to the same rows, over and over, for 25 s of wall time, through a stub endpoint with 20 ms of latency in a
-process of its own (outside the quota):
+process of its own (outside the quota), over TLS with ``--tls`` as API Gateway answers:
 
-- ``send_message``: the app's sender (one asyncio loop, aiohttp, cached SigV4);
+- ``send_message``: the app's sender (one asyncio loop, its own HTTP/1.1 pool, cached SigV4);
 - threaded boto3: the way before it, a boto3 client with a pool of 64 threads posting ``post_to_connection``.
 
 The quota is cgroup v2's ``cpu.max`` where the machine gives the cpu controller to v2, else cgroup v1's CFS quota
 (``cpu.cfs_quota_us``); the script says which, or that it could set none (then the figures are unthrottled).
 
-    python benchmarks/bench_sender_quota.py [--cpu 0.3] [--seconds 25] [--repeat 3] [--connections 1000]
+    python benchmarks/bench_sender_quota.py [--cpu 0.3] [--seconds 25] [--repeat 3] [--connections 1000] [--tls]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from support.stub_endpoint import stub_endpoint  # noqa: E402
+from support.stub_endpoint import stub_endpoint, throwaway_certificate, trust  # noqa: E402
 
 GOAL = 50_000
 STAGE = "bench"
@@ -70,7 +70,7 @@ def cpu_quota(fraction: float) -> Iterator[tuple[str, Path | None]]:
             group.rmdir()
 
 
-def child(way: str, endpoint: str, seconds: float, connections: int, procs: str) -> None:
+def child(way: str, endpoint: str, seconds: float, connections: int, procs: str, ca_file: str) -> None:
     """One way's run: set up, join the quota, send for ``seconds``; prints {"sent": N, "cpu": s} as JSON."""
     os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/quota.sqlite3"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -96,6 +96,8 @@ def child(way: str, endpoint: str, seconds: float, connections: int, procs: str)
     message = {"type": "chat", "user": "alice", "text": "Hello, everyone! " * 8}
 
     if way == "send_message":
+        if ca_file:
+            trust(ca_file)
 
         def send_once() -> int:
             return rows.send_message(message).sent
@@ -110,6 +112,7 @@ def child(way: str, endpoint: str, seconds: float, connections: int, procs: str)
             "apigatewaymanagementapi",
             endpoint_url=endpoint,
             region_name="eu-west-1",
+            verify=ca_file or True,
             config=Config(max_pool_connections=64, retries={"mode": "standard", "total_max_attempts": 3}),
         )
         pool = ThreadPoolExecutor(max_workers=64)
@@ -139,35 +142,41 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--tls", action="store_true", help="the stub answers over TLS, as API Gateway does")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--procs", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--ca-file", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.endpoint, args.seconds, args.connections, args.procs)
+        child(args.child, args.endpoint, args.seconds, args.connections, args.procs, args.ca_file)
         return
 
     figures: dict[str, list[int]] = {"send_message": [], "threaded boto3": []}
-    with stub_endpoint(args.latency_ms, STAGE) as endpoint, cpu_quota(args.cpu) as (how, procs):
-        for _ in range(args.repeat):
-            for way in figures:
-                command = [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    way,
-                    "--endpoint",
-                    endpoint,
-                    "--procs",
-                    str(procs or ""),
-                ]
-                command += ["--seconds", str(args.seconds), "--connections", str(args.connections)]
-                output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT).stdout  # noqa: S603
-                figures[way].append(json.loads(output.strip().splitlines()[-1])["sent"])
+    with tempfile.TemporaryDirectory(prefix="bench-quota-") as directory:
+        certificate, ca_file = throwaway_certificate(Path(directory)) if args.tls else (None, "")
+        with stub_endpoint(args.latency_ms, STAGE, certificate) as endpoint, cpu_quota(args.cpu) as (how, procs):
+            for _ in range(args.repeat):
+                for way in figures:
+                    command = [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        way,
+                        "--endpoint",
+                        endpoint,
+                        "--procs",
+                        str(procs or ""),
+                        "--ca-file",
+                        ca_file,
+                    ]
+                    command += ["--seconds", str(args.seconds), "--connections", str(args.connections)]
+                    output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT).stdout  # noqa: S603
+                    figures[way].append(json.loads(output.strip().splitlines()[-1])["sent"])
 
     print(
         f"\nMessages sent in {args.seconds:g} s at {args.cpu:g} vCPU: N={args.connections} rows per send, "
-        f"stub latency {args.latency_ms:g} ms, median of {args.repeat} (min-max)"
+        f"stub latency {args.latency_ms:g} ms, {'TLS' if args.tls else 'plain HTTP'}, median of {args.repeat} (min-max)"
     )
     print(f"  CPU quota: {how}")
     for way, counts in figures.items():

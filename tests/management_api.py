@@ -6,7 +6,7 @@ is a deleted one), every request is recorded with its URL, and a test can script
 connection and attempt. Retry back-off is recorded instead of slept.
 
 boto3's calls (``close()``, ``info()``) reach moto in-process. The sender's posts go over real HTTPS: a local TLS
-server holds a certificate for ``*.execute-api.<region>.amazonaws.com`` from a test CA, the sender's connector
+server holds a certificate for ``*.execute-api.<region>.amazonaws.com`` from a test CA, the sender
 resolves those names to it and trusts that CA, and every post's SigV4 signature is checked with botocore's own
 ``SigV4Auth`` (403 when it differs), so what the sender puts on the wire is what AWS would verify.
 """
@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import re
-import socket
 import ssl
 import threading
 import types
@@ -26,11 +25,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
-import aiohttp
 import botocore.endpoint
 import pytest
 import trustme
-from aiohttp.abc import AbstractResolver, ResolveResult
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -123,19 +120,6 @@ class ManagementApi:
             return self.answer(response.method, unquote(response.uri), response.body)
         except ScriptedTimeout:
             raise ReadTimeoutError(endpoint_url=unquote(response.uri)) from None
-
-
-class _LoopbackResolver(AbstractResolver):
-    """Every host name resolves to the local TLS endpoint."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
-        return [ResolveResult(hostname=host, host="127.0.0.1", port=self.port, family=socket.AF_INET, proto=0, flags=0)]
-
-    async def close(self) -> None:
-        """Nothing to release."""
 
 
 _AUTHORIZATION = re.compile(
@@ -265,9 +249,8 @@ def management_api(monkeypatch: pytest.MonkeyPatch, _test_ca: trustme.CA) -> Ite
 
     # A fresh sender (and retry budget) per test, as a new Lambda container has.
     sender = Sender(
-        connector_factory=lambda: aiohttp.TCPConnector(
-            limit=0, resolver=_LoopbackResolver(endpoint.port), ssl=client_context
-        ),
+        ssl_context=client_context,
+        resolve=lambda host, port: [("127.0.0.1", endpoint.port)],  # every host name is the local TLS endpoint
         sleep=record_backoff,
     )
     monkeypatch.setattr(messaging, "_sender", sender)

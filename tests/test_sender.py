@@ -3,26 +3,10 @@
 import socket
 import threading
 
+from tests.raw_http import OK, read_request
 from websockets_app.sender import Sender, SendOptions, connection_post
 
 OPTIONS = SendOptions(concurrency=4, connect_timeout=2, read_timeout=2, max_attempts=3, region="eu-west-1")
-OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n"
-
-
-def read_request(connection: socket.socket) -> bool:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = connection.recv(65536)
-        if not chunk:
-            return False
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
-    )
-    while len(body) < length:
-        body += connection.recv(65536)
-    return True
 
 
 def closes_each_connection_after_one_answer(server: socket.socket, served: list[int]) -> None:

@@ -91,13 +91,34 @@ def test_the_signed_path_is_botocores_for_encoded_and_unencoded_paths(stage, con
 
 
 def test_urls_are_encoded_as_botocore_encodes_connection_ids():
+    host = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
     assert connection_post(ENDPOINTS[0], "a/b+c d~e=") == (
-        f"https://{API_ID}.execute-api.{REGION}.amazonaws.com/{STAGE}/@connections/a%2Fb%2Bc%20d~e%3D",
-        f"{API_ID}.execute-api.{REGION}.amazonaws.com",
+        f"https://{host}/{STAGE}/@connections/a%2Fb%2Bc%20d~e%3D",
+        host,
         f"/{STAGE}/@connections/a%2Fb%2Bc%20d~e%3D",
+        ("https", host, 443, host),
     )
-    assert connection_post("http://127.0.0.1:80/x/", "A").host == "127.0.0.1"
-    assert connection_post("http://127.0.0.1:8123/x/", "A").host == "127.0.0.1:8123"
+    assert connection_post("http://127.0.0.1:80/x/", "A")[1:] == (
+        "127.0.0.1",
+        "/x/@connections/A",
+        ("http", "127.0.0.1", 80, "127.0.0.1"),
+    )
+    assert connection_post("http://127.0.0.1:8123/x/", "A").origin == ("http", "127.0.0.1", 8123, "127.0.0.1:8123")
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://example.com/dev\r\nX-Injected: 1",  # would end the request line and add a header
+        "https://example.com/my stage",
+        "https://exa mple.com/dev",
+        "https://example.com:99999/dev",
+        "ftp://example.com/dev",
+        "https:///dev",
+    ],
+)
+def test_an_endpoint_a_request_cannot_be_written_for_has_no_origin(endpoint):
+    assert connection_post(endpoint, "A").origin is None
 
 
 @pytest.mark.django_db

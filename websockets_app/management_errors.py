@@ -1,14 +1,13 @@
 """The one place where answers of the management API become this project's outcomes.
 
 Both ways of reaching ``@connections`` end here: botocore's errors (``close()``, ``info()``) and the sender's HTTP
-answers and aiohttp errors. A connection is either gone (410, however it was said) or failed with a reason that
+answers and transport errors. A connection is either gone (410, however it was said) or failed with a reason that
 names AWS's error code and status, as ``SendResult.failed`` and :class:`ManagementApiError` report it; the sender
 also learns here whether an answer is worth another attempt.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any, Final, NamedTuple
 
@@ -60,22 +59,22 @@ def from_http_answer(status: int, error_type: str | None, body: bytes) -> _Gone 
 
 def from_transport_error(error: BaseException, url: str) -> Failure:
     """No answer: timeouts and broken connections may be retried; anything else is reported as it is."""
-    import aiohttp
+    from websockets_app import http_pool
 
-    if isinstance(error, aiohttp.ConnectionTimeoutError):
+    if isinstance(error, http_pool.ConnectTimeout):
         return Failure(f'ConnectTimeoutError: Connect timeout on endpoint URL: "{url}"', TIMEOUT_RETRY_COST)
-    if isinstance(error, asyncio.TimeoutError | TimeoutError):
+    if isinstance(error, TimeoutError):
         return Failure(f'ReadTimeoutError: Read timeout on endpoint URL: "{url}"', TIMEOUT_RETRY_COST)
-    if isinstance(error, aiohttp.ClientConnectionError):
+    if isinstance(error, http_pool.TransportError | ConnectionError):
         return Failure(f'EndpointConnectionError: Could not connect to the endpoint URL: "{url}" ({error})', RETRY_COST)
     return Failure(f"{type(error).__name__}: {error}")
 
 
 def is_stale_connection(error: BaseException) -> bool:
     """A kept-alive connection the endpoint had closed (while the container was frozen, say): nothing was sent."""
-    import aiohttp
+    from websockets_app import http_pool
 
-    return isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientConnectionResetError)
+    return isinstance(error, http_pool.Disconnected) and error.reused
 
 
 def _error_code(error_type: str | None, body: bytes) -> str:

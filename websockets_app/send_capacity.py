@@ -13,9 +13,10 @@ import os
 
 __all__ = ("messages_per_invocation",)
 
-# Measured: 43,000 messages (41,000-44,000) in 25 s at 0.3 vCPU, 20 ms endpoint latency, on a busy machine: 5,733
-# per vCPU-second; later 48,000 and 39,000 in two runs on a quiet one (6,400 and 5,200; docs/topics/performance.md).
-MESSAGES_PER_VCPU_SECOND = 5_700
+# Measured over TLS, as API Gateway answers (``--tls``): 186,000 messages (184,000-199,000) in 25 s at 0.3 vCPU,
+# 20 ms endpoint latency, 24,800 per vCPU-second (docs/topics/performance.md). Lambda's asynchronous payload limit
+# binds before this at every memory size unless keys are short (``messaging.batch_size_for``).
+MESSAGES_PER_VCPU_SECOND = 24_000
 MB_PER_VCPU = 1769
 SECONDS_PER_BATCH = 25
 SMALLEST_BATCH = 100

@@ -2,10 +2,11 @@
 
 A broadcast is CPU-bound in Python, and a 512 MB Lambda has about a third of a core, so the sender is built for CPU
 per message. One event loop (uvloop where installed) runs in a daemon thread for the life of the container, so its
-aiohttp connection pool keeps API Gateway's TLS connections alive between invocations; callers on any thread hand
-it a batch and wait for the outcomes. Each request is signed by :mod:`websockets_app.sigv4` with credentials from
-botocore's provider chain (refreshed when they expire). 429, 5xx and timeouts are retried with full-jitter backoff
-while a retry budget lasts (AWS's "standard" retry quota), so an endpoint in trouble is not stormed.
+connection pool (:mod:`websockets_app.http_pool`) keeps API Gateway's TLS connections alive between invocations;
+callers on any thread hand it a batch and wait for the outcomes. Each request is signed by
+:mod:`websockets_app.sigv4` with credentials from botocore's provider chain (refreshed when they expire). 429, 5xx
+and timeouts are retried with full-jitter backoff while a retry budget lasts (AWS's "standard" retry quota), so an
+endpoint in trouble is not stormed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from websockets_app.management_errors import GONE, Failure
 from websockets_app.sigv4 import Credentials, sign_request
 
 if TYPE_CHECKING:
-    import aiohttp
+    import ssl
+
+    from websockets_app.http_pool import ConnectionPool, Origin, Resolve
 
 __all__ = ("Post", "SendOptions", "Sender", "connection_post")
 
@@ -47,29 +50,44 @@ Outcome = Any  # None (sent), management_errors.GONE, or the reason it failed (s
 
 
 class Post(NamedTuple):
-    """Where one connection's message goes: the URL as sent (percent-encoded), its Host and its path."""
+    """Where one connection's message goes: the URL as sent (percent-encoded), its Host and its path, and the
+    origin it is sent to (None when the endpoint is not a URL a request can be written for)."""
 
     url: str
     host: str
     path: str
+    origin: Origin | None = None
 
 
 def connection_post(endpoint: str, connection_id: str) -> Post:
     """The ``POST @connections/{id}`` for a connection through ``endpoint`` (encoded as botocore encodes it)."""
-    origin, base_path, host = _endpoint_parts(endpoint)
+    scheme_and_netloc, base_path, origin = _endpoint_parts(endpoint)
     path = f"{base_path}/@connections/{quote(connection_id, safe='-_.~')}"
-    return Post(f"{origin}{path}", host, path)
+    return Post(f"{scheme_and_netloc}{path}", origin.host_header if origin else "", path, origin)
+
+
+# An endpoint's host and path go into the request line and the Host header as they are: visible ASCII only, so
+# that nothing in a configured URL can end a header line or add one.
+_UNSAFE_IN_REQUEST = frozenset(map(chr, [*range(0x21), 0x7F]))
 
 
 @lru_cache(maxsize=64)
-def _endpoint_parts(endpoint: str) -> tuple[str, str, str]:
-    """``scheme://netloc``, the base path and the Host header of an endpoint: parsed once, not once per post."""
+def _endpoint_parts(endpoint: str) -> tuple[str, str, Origin | None]:
+    """``scheme://netloc``, the base path and the origin of an endpoint: parsed once, not once per post."""
+    from websockets_app.http_pool import Origin
+
     parts = urlsplit(endpoint)
     default_port = {"https": 443, "http": 80}.get(parts.scheme)
-    host = parts.hostname or ""
-    if parts.port and parts.port != default_port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/"), host
+    base_path = parts.path.rstrip("/")
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        port = None
+    hostname = parts.hostname or ""
+    host = f"{hostname}:{port}" if port != default_port else hostname
+    usable = default_port and port and hostname and not _UNSAFE_IN_REQUEST.intersection(host + base_path)
+    origin = Origin(parts.scheme, hostname, port, host) if usable else None
+    return f"{parts.scheme}://{parts.netloc}", base_path, origin
 
 
 @dataclass(frozen=True)
@@ -104,33 +122,34 @@ class RetryBudget:
 class _Batch:
     """What every post of one batch shares."""
 
-    session: aiohttp.ClientSession
+    pool: ConnectionPool
     payload: bytes
     payload_sha256: str
     credentials: Credentials
     options: SendOptions
-    timeout: aiohttp.ClientTimeout
 
 
 class Sender:
-    """The container's sender. ``connector_factory`` and ``sleep`` are injectable for tests (a local TLS endpoint,
-    recorded backoff); ``credentials`` defaults to botocore's provider chain."""
+    """The container's sender. ``ssl_context``, ``resolve`` and ``sleep`` are injectable for tests (a local TLS
+    endpoint, recorded backoff); ``credentials`` defaults to botocore's provider chain."""
 
     def __init__(
         self,
         *,
-        connector_factory: Callable[[], aiohttp.BaseConnector] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        resolve: Resolve | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         credentials: Any = None,
     ) -> None:
-        self._connector_factory = connector_factory
+        self._ssl_context = ssl_context
+        self._resolve = resolve
         self._sleep = sleep
         self._credentials = credentials
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._pid = 0
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: ConnectionPool | None = None
         self._closes_at_exit = False
         self.budget = RetryBudget()
 
@@ -144,6 +163,8 @@ class Sender:
             return [management_errors.from_botocore(error)] * len(posts)
         if credentials is None:
             return ["NoCredentialsError: Unable to locate credentials"] * len(posts)
+        if _UNSAFE_IN_REQUEST.intersection(credentials.access_key + (credentials.token or "")):
+            return ["InvalidCredentials: the access key or session token holds characters a header cannot"] * len(posts)
         job = self._post_all(posts, payload, credentials, options)
         return asyncio.run_coroutine_threadsafe(job, self._running_loop()).result()
 
@@ -156,7 +177,7 @@ class Sender:
         if loop is None or thread is None or not thread.is_alive():
             return
         try:
-            asyncio.run_coroutine_threadsafe(self._close_session(), loop).result(CLOSE_TIMEOUT_SECONDS)
+            asyncio.run_coroutine_threadsafe(self._close_pool(), loop).result(CLOSE_TIMEOUT_SECONDS)
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(CLOSE_TIMEOUT_SECONDS)
@@ -177,13 +198,13 @@ class Sender:
         with self._lock:
             if self._loop is None or self._pid != os.getpid() or not self._thread or not self._thread.is_alive():
                 self._loop = _new_event_loop()
-                self._session = None
+                self._pool = None
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=_run, args=(self._loop,), name="websockets-sender", daemon=True)
                 self._thread.start()
                 if not self._closes_at_exit:
-                    # A script or management command that sent ends with its pool closed, not with aiohttp's
-                    # "Unclosed client session" warnings (a Lambda container is frozen and killed instead).
+                    # A script or management command that sent ends with its connections closed, not with
+                    # "unclosed transport" warnings (a Lambda container is frozen and killed instead).
                     atexit.register(self.close)
                     self._closes_at_exit = True
             return self._loop
@@ -193,15 +214,12 @@ class Sender:
     async def _post_all(
         self, posts: Sequence[Post], payload: bytes, credentials: Credentials, options: SendOptions
     ) -> list[Outcome]:
-        import aiohttp
-
         batch = _Batch(
-            session=self._client_session(options.concurrency),
+            pool=self._connection_pool(options.concurrency),
             payload=payload,
             payload_sha256=hashlib.sha256(payload).hexdigest(),
             credentials=credentials,
             options=options,
-            timeout=aiohttp.ClientTimeout(sock_connect=options.connect_timeout, sock_read=options.read_timeout),
         )
         outcomes: list[Outcome] = [None] * len(posts)
         pending = iter(enumerate(posts))
@@ -215,9 +233,9 @@ class Sender:
 
     async def _post(self, batch: _Batch, post: Post) -> Outcome:
         """One connection's outcome, after the retries it is worth; never raises."""
-        from yarl import URL
-
-        url = URL(post.url, encoded=True)
+        if post.origin is None:
+            return f'InvalidEndpoint: Not a URL a request can be sent to: "{post.url}"'
+        content_length = f"Content-Length: {len(batch.payload)}\r\n\r\n".encode()
         attempt, retry_cost, fresh_connection = 1, 0, False
         while True:
             try:
@@ -230,16 +248,19 @@ class Sender:
                     region=batch.options.region,
                     now=datetime.now(UTC),
                 )
-                async with batch.session.post(
-                    url, data=batch.payload, headers=headers, timeout=batch.timeout
-                ) as response:
-                    body = await response.read()
-                    if response.status < 300:
-                        self.budget.give_back(retry_cost or SUCCESS_REFUND)
-                        return None
-                    outcome = management_errors.from_http_answer(
-                        response.status, response.headers.get("x-amzn-ErrorType"), body
-                    )
+                signed = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+                head = f"POST {post.path} HTTP/1.1\r\nHost: {post.host}\r\n{signed}".encode()
+                answer = await batch.pool.request(
+                    post.origin,
+                    head + content_length + batch.payload,
+                    connect_timeout=batch.options.connect_timeout,
+                    read_timeout=batch.options.read_timeout,
+                    fresh=fresh_connection,
+                )
+                if answer.status < 300:
+                    self.budget.give_back(retry_cost or SUCCESS_REFUND)
+                    return None
+                outcome = management_errors.from_http_answer(answer.status, answer.error_type, answer.body)
             except Exception as error:
                 if not fresh_connection and management_errors.is_stale_connection(error):
                     # A pooled connection the endpoint closed meanwhile: once more on a new one, free of the budget.
@@ -255,31 +276,22 @@ class Sender:
             await self._sleep(random.random() * min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)))  # noqa: S311
             attempt += 1
 
-    def _client_session(self, connection_limit: int) -> aiohttp.ClientSession:
+    def _connection_pool(self, connection_limit: int) -> ConnectionPool:
         """The pool, made by the first batch: at most ``connection_limit`` connections, however many batches run
         at once (one on Lambda; several in the emulator, whose worker threads share the process), so concurrent
         batches queue for a connection instead of opening more than the endpoint can accept in time."""
-        import aiohttp
+        from websockets_app.http_pool import ConnectionPool
 
-        if self._session is None:
-            connector = (
-                self._connector_factory()
-                if self._connector_factory
-                else aiohttp.TCPConnector(limit=connection_limit, keepalive_timeout=KEEPALIVE_SECONDS)
+        if self._pool is None:
+            self._pool = ConnectionPool(
+                connection_limit, keepalive=KEEPALIVE_SECONDS, ssl_context=self._ssl_context, resolve=self._resolve
             )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                # Nothing the management API needs: fewer bytes per request, and no header a proxy could rewrite.
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-                auto_decompress=False,
-            )
-        return self._session
+        return self._pool
 
-    async def _close_session(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-            await asyncio.sleep(0.05)  # lets the transports finish closing
+    async def _close_pool(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
 
 def _run(loop: asyncio.AbstractEventLoop) -> None:
