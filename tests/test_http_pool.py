@@ -282,3 +282,45 @@ def test_the_sender_reports_what_cannot_be_sent_without_sending_it():
     assert (
         bad_endpoint == 'InvalidEndpoint: Not a URL a request can be sent to: "https://exa mple.com/dev/@connections/A"'
     )
+
+
+def test_an_answer_cut_short_is_a_disconnect_but_not_of_an_unused_request():
+    """Once part of an answer has come back the endpoint had the request: the sender must not post it again free."""
+
+    def answers_then_cuts_the_second_answer(connection: socket.socket, requests: list[bytes]) -> None:
+        requests.append(read_request(connection))
+        connection.sendall(OK)
+        requests.append(read_request(connection))
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}")
+
+    with server(answers_then_cuts_the_second_answer) as seen:
+        first, second = exchange(seen["origin"], REQUEST, REQUEST)
+    assert first == Answer(200, None, b"")
+    assert (type(second), second.reused) == (Disconnected, False)
+
+
+def test_an_upgrade_answer_is_a_bad_answer():
+    upgrade = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+    with server(answering(upgrade)) as seen:
+        [error] = exchange(seen["origin"], REQUEST)
+    assert (type(error), str(error)[:20]) == (BadAnswer, "Not an HTTP answer: ")
+
+
+def test_connections_opened_at_once_share_one_name_lookup_and_spread_over_the_addresses():
+    lookups: list[str] = []
+
+    async def run() -> list[list[tuple[str, int]]]:
+        pool = ConnectionPool(8, keepalive=60)
+
+        async def resolve_name(hostname: str, port: int) -> list[tuple[str, int]]:
+            lookups.append(hostname)
+            await asyncio.sleep(0.05)
+            return [("192.0.2.1", port), ("192.0.2.2", port), ("192.0.2.3", port)]
+
+        pool._resolve_name = resolve_name
+        return await asyncio.gather(*(pool._lookup("api.example.test", 443) for _ in range(4)))
+
+    orders = asyncio.run(run())
+    assert lookups == ["api.example.test"]
+    assert [order[0][0] for order in orders] == ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.1"]
+    assert all(sorted(order) == sorted(orders[0]) for order in orders)

@@ -104,6 +104,7 @@ def test_urls_are_encoded_as_botocore_encodes_connection_ids():
         ("http", "127.0.0.1", 80, "127.0.0.1"),
     )
     assert connection_post("http://127.0.0.1:8123/x/", "A").origin == ("http", "127.0.0.1", 8123, "127.0.0.1:8123")
+    assert connection_post("http://[::1]:8123/x/", "A").origin == ("http", "::1", 8123, "[::1]:8123")
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,8 @@ class ConnectFailed(TransportError):
 
 class Disconnected(TransportError):
     """The endpoint closed the connection before answering. ``reused``: it was a kept-alive connection, which an
-    endpoint may close at any time while idle, so the request most likely never reached it."""
+    endpoint may close at any time while idle, and no byte of an answer had come back, so the request most likely
+    never reached it (once an answer has begun, the request was received: it is not "reused")."""
 
     def __init__(self, message: str, *, reused: bool) -> None:
         super().__init__(message)
@@ -101,12 +102,16 @@ class ConnectionPool:
         self._idle: dict[Origin, list[_Connection]] = {}
         self._in_use: set[_Connection] = set()
         self._addresses: dict[tuple[str, int], tuple[float, list[tuple[str, int]]]] = {}
+        self._lookups: dict[tuple[str, int], asyncio.Future[list[tuple[str, int]]]] = {}
+        self._closed = False
 
     async def request(
         self, origin: Origin, request: bytes, *, connect_timeout: float, read_timeout: float, fresh: bool = False
     ) -> Answer:
         """Send ``request`` (head and body, as bytes) and read its answer; ``fresh`` opens a new connection."""
         async with self._slots:
+            if self._closed:
+                raise ConnectFailed("The connection pool is closed")
             connection = None if fresh else self._reusable(origin)
             if connection is None:
                 connection = await self._connect(origin, connect_timeout)
@@ -127,6 +132,7 @@ class ConnectionPool:
 
     async def close(self) -> None:
         """Drop every connection, idle or in use (the process is ending: no graceful TLS shutdown to wait for)."""
+        self._closed = True
         for connection in [*self._in_use, *(c for idle in self._idle.values() for c in idle)]:
             connection.abort()
         self._idle.clear()
@@ -167,17 +173,40 @@ class ConnectionPool:
         raise ConnectFailed("; ".join(errors) or f"{origin.hostname} has no address")
 
     async def _lookup(self, hostname: str, port: int) -> list[tuple[str, int]]:
+        """The addresses to try, first one turned to the back each time, so connections spread over them. The
+        hundreds of connections a cold container opens at once share one lookup."""
         if self._resolve is not None:
             return self._resolve(hostname, port)
         loop = asyncio.get_running_loop()
-        cached = self._addresses.get((hostname, port))
+        key = (hostname, port)
+        cached = self._addresses.get(key)
         if cached and cached[0] > loop.time():
-            return cached[1]
+            addresses = cached[1]
+        else:
+            lookup = self._lookups.get(key)
+            if lookup is None:
+                lookup = self._lookups[key] = asyncio.ensure_future(self._resolve_name(hostname, port))
+                lookup.add_done_callback(self._lookup_done)
+            addresses = await asyncio.shield(lookup)
+        addresses.append(addresses.pop(0))
+        return [addresses[-1], *addresses[:-1]]
+
+    def _lookup_done(self, lookup: asyncio.Future[list[tuple[str, int]]]) -> None:
+        for key, pending in list(self._lookups.items()):
+            if pending is lookup:
+                del self._lookups[key]
+        if not lookup.cancelled():
+            lookup.exception()  # retrieved here too: every waiter may have timed out before it failed
+
+    async def _resolve_name(self, hostname: str, port: int) -> list[tuple[str, int]]:
+        loop = asyncio.get_running_loop()
         try:
             found = await loop.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
         except OSError as error:
             raise ConnectFailed(f"Cannot resolve {hostname}: {error}") from None
-        addresses = [(address[4][0], address[4][1]) for address in found]
+        addresses = list(dict.fromkeys((address[4][0], address[4][1]) for address in found))
+        if not addresses:
+            raise ConnectFailed(f"{hostname} has no address")
         self._addresses[(hostname, port)] = (loop.time() + DNS_TTL_SECONDS, addresses)
         return addresses
 
@@ -197,6 +226,7 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self._used = False
         self._reused = False
+        self._answered = False  # a byte of the current answer has come back
         self._parser = httptools.HttpResponseParser(self)
         self._answer: asyncio.Future[tuple[Answer, bool]] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -211,6 +241,7 @@ class _Connection(asyncio.Protocol):
         self._reused, self._used = self._used, True
         self._answer = answer = loop.create_future()
         self._error_type, self._body, self._headers_done, self._delimited = None, [], False, False
+        self._answered = False
         if self.transport is None or self.closed:
             raise Disconnected("The connection closed before the request was sent", reused=self._reused)
         self.transport.write(request)
@@ -236,9 +267,10 @@ class _Connection(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        self._answered = True
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserError as error:
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as error:
             self._fail(BadAnswer(f"Not an HTTP answer: {error}"))
             self.close()
 
@@ -249,7 +281,11 @@ class _Connection(asyncio.Protocol):
         if self._headers_done and not self._delimited:
             self._complete(keep_alive=False)  # an answer that ends when the connection does
         else:
-            self._fail(Disconnected("The endpoint closed the connection without answering", reused=self._reused))
+            self._fail(
+                Disconnected(
+                    "The endpoint closed the connection without answering", reused=self._reused and not self._answered
+                )
+            )
 
     # httptools' callbacks
 

@@ -84,7 +84,8 @@ def _endpoint_parts(endpoint: str) -> tuple[str, str, Origin | None]:
     except ValueError:
         port = None
     hostname = parts.hostname or ""
-    host = f"{hostname}:{port}" if port != default_port else hostname
+    host = f"[{hostname}]" if ":" in hostname else hostname  # an IPv6 literal keeps its brackets in Host
+    host = f"{host}:{port}" if port != default_port else host
     usable = default_port and port and hostname and not _UNSAFE_IN_REQUEST.intersection(host + base_path)
     origin = Origin(parts.scheme, hostname, port, host) if usable else None
     return f"{parts.scheme}://{parts.netloc}", base_path, origin
@@ -165,6 +166,8 @@ class Sender:
             return ["NoCredentialsError: Unable to locate credentials"] * len(posts)
         if _UNSAFE_IN_REQUEST.intersection(credentials.access_key + (credentials.token or "")):
             return ["InvalidCredentials: the access key or session token holds characters a header cannot"] * len(posts)
+        if _UNSAFE_IN_REQUEST.intersection(options.region) or not options.region:
+            return [f"InvalidRegion: {options.region!r} cannot be signed for"] * len(posts)
         job = self._post_all(posts, payload, credentials, options)
         return asyncio.run_coroutine_threadsafe(job, self._running_loop()).result()
 
@@ -236,7 +239,7 @@ class Sender:
         if post.origin is None:
             return f'InvalidEndpoint: Not a URL a request can be sent to: "{post.url}"'
         content_length = f"Content-Length: {len(batch.payload)}\r\n\r\n".encode()
-        attempt, retry_cost, fresh_connection = 1, 0, False
+        attempt, retry_cost, stale_replaced, fresh_connection = 1, 0, False, False
         while True:
             try:
                 headers = sign_request(
@@ -257,14 +260,16 @@ class Sender:
                     read_timeout=batch.options.read_timeout,
                     fresh=fresh_connection,
                 )
+                fresh_connection = False
                 if answer.status < 300:
                     self.budget.give_back(retry_cost or SUCCESS_REFUND)
                     return None
                 outcome = management_errors.from_http_answer(answer.status, answer.error_type, answer.body)
             except Exception as error:
-                if not fresh_connection and management_errors.is_stale_connection(error):
+                fresh_connection = False
+                if not stale_replaced and management_errors.is_stale_connection(error):
                     # A pooled connection the endpoint closed meanwhile: once more on a new one, free of the budget.
-                    fresh_connection = True
+                    stale_replaced = fresh_connection = True
                     continue
                 outcome = management_errors.from_transport_error(error, post.url)
             if outcome is GONE:
