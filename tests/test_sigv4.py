@@ -92,17 +92,17 @@ def test_the_signed_path_is_botocores_for_encoded_and_unencoded_paths(stage, con
 
 def test_urls_are_encoded_as_botocore_encodes_connection_ids():
     host = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
-    assert connection_post(ENDPOINTS[0], "a/b+c d~e=") == (
-        f"https://{host}/{STAGE}/@connections/a%2Fb%2Bc%20d~e%3D",
+    post = connection_post(ENDPOINTS[0], "a/b+c d~e=")
+    assert (post.host, post) == (
         host,
-        f"/{STAGE}/@connections/a%2Fb%2Bc%20d~e%3D",
-        ("https", host, 443, host),
+        (
+            f"https://{host}/{STAGE}/@connections/a%2Fb%2Bc%20d~e%3D",
+            f"/{STAGE}/@connections/a%2Fb%2Bc%20d~e%3D",
+            ("https", host, 443, host),
+        ),
     )
-    assert connection_post("http://127.0.0.1:80/x/", "A")[1:] == (
-        "127.0.0.1",
-        "/x/@connections/A",
-        ("http", "127.0.0.1", 80, "127.0.0.1"),
-    )
+    post = connection_post("http://127.0.0.1:80/x/", "A")
+    assert (post.host, post[1:]) == ("127.0.0.1", ("/x/@connections/A", ("http", "127.0.0.1", 80, "127.0.0.1")))
     assert connection_post("http://127.0.0.1:8123/x/", "A").origin == ("http", "127.0.0.1", 8123, "127.0.0.1:8123")
     assert connection_post("http://[::1]:8123/x/", "A").origin == ("http", "::1", 8123, "[::1]:8123")
 

@@ -1,20 +1,21 @@
 """HTTP/1.1 requests over a bounded pool of kept-alive connections, at a few microseconds of Python per request.
 
 The sender's CPU per message is what a broadcast costs on Lambda (a 512 MB function has a third of a core), and a
-general HTTP client spends most of it: aiohttp took 0.08 ms per post on the benchmark's stub, for its request and
-response objects, header multidicts and URL handling. A post to ``@connections`` is one small request and one small
-answer, so here the request is written as bytes and the answer is read by httptools (llhttp, the parser of Node.js
-and of aiohttp itself): 0.015 ms per post. Only what the sender needs is kept of an answer: the status, AWS's
+general HTTP client spends most of it: aiohttp took about 0.08 ms of the sender's 0.13 ms per message, for its
+request and response objects, header multidicts and URL handling. A post to ``@connections`` is one small request
+and one small answer, so here the request is written as bytes and the answer is read by httptools (llhttp, the
+parser of Node.js and of aiohttp itself): the sender's whole cost is now 0.023-0.043 ms a message
+(``benchmarks/bench_send_message.py``). Only what the sender needs is kept of an answer: the status, AWS's
 ``x-amzn-ErrorType`` header and the body. Runs in the sender's event loop only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import ssl
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 import httptools
@@ -186,15 +187,13 @@ class ConnectionPool:
             lookup = self._lookups.get(key)
             if lookup is None:
                 lookup = self._lookups[key] = asyncio.ensure_future(self._resolve_name(hostname, port))
-                lookup.add_done_callback(self._lookup_done)
+                lookup.add_done_callback(functools.partial(self._lookup_done, key))
             addresses = await asyncio.shield(lookup)
         addresses.append(addresses.pop(0))
         return [addresses[-1], *addresses[:-1]]
 
-    def _lookup_done(self, lookup: asyncio.Future[list[tuple[str, int]]]) -> None:
-        for key, pending in list(self._lookups.items()):
-            if pending is lookup:
-                del self._lookups[key]
+    def _lookup_done(self, key: tuple[str, int], lookup: asyncio.Future[list[tuple[str, int]]]) -> None:
+        del self._lookups[key]
         if not lookup.cancelled():
             lookup.exception()  # retrieved here too: every waiter may have timed out before it failed
 
@@ -211,7 +210,7 @@ class ConnectionPool:
         return addresses
 
 
-@lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def _default_ssl_context() -> ssl.SSLContext:
     """The system's trusted CAs with host name checks, built once: loading the CA store takes milliseconds."""
     return ssl.create_default_context()

@@ -50,20 +50,24 @@ Outcome = Any  # None (sent), management_errors.GONE, or the reason it failed (s
 
 
 class Post(NamedTuple):
-    """Where one connection's message goes: the URL as sent (percent-encoded), its Host and its path, and the
-    origin it is sent to (None when the endpoint is not a URL a request can be written for)."""
+    """Where one connection's message goes: the URL as sent (percent-encoded), its path, and the origin it is sent
+    to (None when the endpoint is not a URL a request can be written for)."""
 
     url: str
-    host: str
     path: str
     origin: Origin | None = None
+
+    @property
+    def host(self) -> str:
+        """The Host header's value (what SigV4 signs as ``host``)."""
+        return self.origin.host_header if self.origin else ""
 
 
 def connection_post(endpoint: str, connection_id: str) -> Post:
     """The ``POST @connections/{id}`` for a connection through ``endpoint`` (encoded as botocore encodes it)."""
     scheme_and_netloc, base_path, origin = _endpoint_parts(endpoint)
     path = f"{base_path}/@connections/{quote(connection_id, safe='-_.~')}"
-    return Post(f"{scheme_and_netloc}{path}", origin.host_header if origin else "", path, origin)
+    return Post(f"{scheme_and_netloc}{path}", path, origin)
 
 
 # An endpoint's host and path go into the request line and the Host header as they are: visible ASCII only, so
@@ -253,20 +257,19 @@ class Sender:
                 )
                 signed = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
                 head = f"POST {post.path} HTTP/1.1\r\nHost: {post.host}\r\n{signed}".encode()
+                fresh, fresh_connection = fresh_connection, False  # only the attempt right after a stale one
                 answer = await batch.pool.request(
                     post.origin,
                     head + content_length + batch.payload,
                     connect_timeout=batch.options.connect_timeout,
                     read_timeout=batch.options.read_timeout,
-                    fresh=fresh_connection,
+                    fresh=fresh,
                 )
-                fresh_connection = False
                 if answer.status < 300:
                     self.budget.give_back(retry_cost or SUCCESS_REFUND)
                     return None
                 outcome = management_errors.from_http_answer(answer.status, answer.error_type, answer.body)
             except Exception as error:
-                fresh_connection = False
                 if not stale_replaced and management_errors.is_stale_connection(error):
                     # A pooled connection the endpoint closed meanwhile: once more on a new one, free of the budget.
                     stale_replaced = fresh_connection = True

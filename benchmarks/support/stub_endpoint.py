@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import ssl
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 
-def _serve(latency: float, port_sink: Any, certificate: tuple[bytes, bytes] | None) -> None:
+def _serve(latency: float, port_sink: Any, certificate: str | None) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -40,11 +39,7 @@ def _serve(latency: float, port_sink: Any, certificate: tuple[bytes, bytes] | No
         context = None
         if certificate:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            with tempfile.TemporaryDirectory() as directory:
-                chain, key = Path(directory) / "chain.pem", Path(directory) / "key.pem"
-                chain.write_bytes(certificate[0])
-                key.write_bytes(certificate[1])
-                context.load_cert_chain(chain, key)
+            context.load_cert_chain(certificate)
         server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096, ssl=context)
         port_sink.send(server.sockets[0].getsockname()[1])
         async with server:
@@ -59,10 +54,11 @@ def _serve(latency: float, port_sink: Any, certificate: tuple[bytes, bytes] | No
 
 
 @contextmanager
-def stub_endpoint(latency_ms: float, stage: str, certificate: tuple[bytes, bytes] | None = None) -> Iterator[str]:
+def stub_endpoint(latency_ms: float, stage: str, certificate: str | None = None) -> Iterator[str]:
     """Start the stub; yields its endpoint URL (``http://127.0.0.1:PORT/<stage>``) and stops it afterwards.
 
-    With ``certificate`` (its chain and key, PEM) it answers over TLS, as API Gateway does, at ``https://``."""
+    With ``certificate`` (a PEM file of its key and certificate chain) it answers over TLS, as API Gateway does, at
+    ``https://``."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_serve, args=(latency_ms / 1000, send, certificate), daemon=True)
@@ -74,15 +70,16 @@ def stub_endpoint(latency_ms: float, stage: str, certificate: tuple[bytes, bytes
         process.join()
 
 
-def throwaway_certificate(directory: Path) -> tuple[tuple[bytes, bytes], str]:
-    """A certificate for 127.0.0.1 from a new CA: (chain and key, PEM, for the stub), the CA's file (for clients)."""
+def throwaway_certificate(directory: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 from a new CA, written to ``directory``: the file of its key and chain (for the
+    stub) and the CA's file (for clients)."""
     import trustme
 
     authority = trustme.CA()
-    issued = authority.issue_cert("127.0.0.1")
-    ca_file = str(directory / "ca.pem")
+    certificate, ca_file = str(directory / "stub.pem"), str(directory / "ca.pem")
+    authority.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(certificate)
     authority.cert_pem.write_to_path(ca_file)
-    return (b"".join(blob.bytes() for blob in issued.cert_chain_pems), issued.private_key_pem.bytes()), ca_file
+    return certificate, ca_file
 
 
 def trust(ca_file: str) -> None:
