@@ -36,7 +36,7 @@ def main() -> None:
 
     settings.DEBUG = False  # no query log growing over thousands of broadcasts
 
-    from websockets_app.testing.management_api import StubConnection, management_api_stub
+    from websockets_app.testing.connections_api import StubConnection, management_api_stub
 
     stub = management_api_stub()
     settings.WEBSOCKETS = {
@@ -63,9 +63,9 @@ def queries_of(action) -> int:
 
 
 def broadcast_figures() -> None:
-    from websockets_app.channels import broadcast
-    from websockets_app.encoding import encode_json
+    from websockets_app.channels.broadcasting import broadcast
     from websockets_app.models import ChannelMessage
+    from websockets_app.sending.encoding import encode_json
 
     kept, plain = "kept-broadcast", "plain-broadcast"
     expect(broadcast(kept, CHAT_MESSAGE).seq == 1, "the kept channel numbers its broadcasts")
@@ -92,7 +92,7 @@ def broadcast_figures() -> None:
 
 def replay_figures() -> None:
     from project.lambda_handler import lambda_handler
-    from websockets_app.channels import broadcast
+    from websockets_app.channels.broadcasting import broadcast
     from websockets_app.testing.events import connect_event, message_event
 
     connected = lambda_handler(
@@ -133,8 +133,8 @@ def presence_figures() -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from websockets_app.channels.roster import _member_rows, live_sessions, presence
     from websockets_app.models import WebSocketSession
-    from websockets_app.presence import _member_rows, live_sessions, presence
 
     users = get_user_model().objects.bulk_create(
         [get_user_model()(username=f"bench-user-{n}") for n in range(1000)], batch_size=1000

@@ -87,7 +87,8 @@ def main() -> None:
 
 def identity_cost(lambda_handler) -> None:
     """What binding a connection to its login costs a logged-in user's message: the same event with and without
-    the per-event check (``websockets_app.identity.identity_holds``), side by side; its queries are counted too."""
+    the per-event check (``websockets_app.security.identity.identity_holds``), side by side; its queries are counted
+    too."""
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client

@@ -88,7 +88,7 @@ def run(connections: int, latency_ms: float, repeat: int, endpoint: str, ca_file
 
     def sequential_loop(rows: Any) -> Callable[[], int]:
         def loop() -> int:
-            from websockets_app.encoding import encode_message
+            from websockets_app.sending.encoding import encode_message
 
             data = encode_message(message)
             sent = 0
@@ -142,7 +142,7 @@ def main() -> None:
         certificate, ca_file = throwaway_certificate(Path(directory)) if args.tls else (None, None)
         with stub_endpoint(args.latency_ms, STAGE, certificate) as endpoint:
             setup_django(Path(directory) / "bench.sqlite3")
-            from websockets_app import messaging
+            from websockets_app.sending import messaging
 
             if args.concurrency:
                 from django.conf import settings

@@ -84,8 +84,8 @@ def child(way: str, endpoint: str, seconds: float, connections: int, procs: str,
 
     django.setup()
     call_command("migrate", verbosity=0)
-    from websockets_app.encoding import encode_message
     from websockets_app.models import WebSocketSession
+    from websockets_app.sending.encoding import encode_message
 
     settings.WEBSOCKETS = {**settings.WEBSOCKETS, "ENDPOINT_URL": endpoint, "SEND_BATCH_SIZE": connections}
     WebSocketSession.objects.bulk_create(

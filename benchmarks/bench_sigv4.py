@@ -26,8 +26,8 @@ def main() -> None:
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials as BotocoreCredentials
 
-    from websockets_app.sender import connection_post
-    from websockets_app.sigv4 import Credentials, sign_request
+    from websockets_app.backends.sender import connection_post
+    from websockets_app.backends.sigv4 import Credentials, sign_request
 
     credentials = Credentials("ASIAEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "IQoJb3JpZ2luX2VjEHQaCWV1")
     post = connection_post("https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod", "R1kmxc2VNjMCFIA=")

@@ -2,7 +2,7 @@
 
 import os
 
-from websockets_app.lambda_entry import load_zappa_environment
+from websockets_app.events.entry import load_zappa_environment
 
 load_zappa_environment()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")

@@ -114,7 +114,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 # Off Lambda, WhiteNoise serves straight from the apps' static folders (no collectstatic); on Lambda it serves
-# STATIC_ROOT, filled by `collectstatic` (websockets_app.zappa_hooks runs it before Zappa builds a package).
+# STATIC_ROOT, filled by `collectstatic` (websockets_app.deployment.zappa_hooks runs it before Zappa builds a package).
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = not ON_LAMBDA
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 
-from websockets_app.channels import broadcast
+from websockets_app.channels.broadcasting import broadcast
 from websockets_app.exceptions import RejectEvent
 from websockets_app.models import validate_channel_name
 from websockets_app.views import WebSocketView

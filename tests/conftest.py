@@ -43,9 +43,18 @@ def websocket_client(db):
 def _close_the_sender():
     """The container's sender outlives every test; its connections are closed at the end of the run."""
     yield
-    from websockets_app import messaging
+    from websockets_app.sending import messaging
 
     messaging._sender.close()
+
+
+@pytest.fixture(autouse=True)
+def _root_script_prefix():
+    """An HTTP event with a stage prefix leaves Django's thread-local script prefix at it: each test starts at "/"."""
+    from django.urls import set_script_prefix
+
+    yield
+    set_script_prefix("/")
 
 
 @pytest.fixture(autouse=True)

@@ -13,11 +13,11 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from django.db import connections
 
-from websockets_app import messaging
+from websockets_app.backends.sender import Sender
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
 from websockets_app.emulator.parity import AWS_PARITY, Parity
 from websockets_app.emulator.server import BackgroundServer, bind, build_app, emulator_settings
-from websockets_app.sender import Sender
+from websockets_app.sending import messaging
 
 Call = tuple[dict[str, Any], Any]
 

@@ -40,9 +40,9 @@ from moto.core.exceptions import JsonRESTError
 
 from tests.aws_events import REGION
 from websockets_app import conf as conf_module
-from websockets_app import messaging
+from websockets_app.backends.sender import Sender
 from websockets_app.conf import conf
-from websockets_app.sender import Sender
+from websockets_app.sending import messaging
 
 ERROR_CODES = {
     403: "ForbiddenException",

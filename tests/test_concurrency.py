@@ -12,7 +12,7 @@ from django.db import connection, connections
 from tests.aws_events import STAGE, connect_event, disconnect_event, message_event
 from tests.websocket_views import SlowConnectView
 from websockets_app.models import WebSocketSession
-from websockets_app.testing.management_api import StubConnection, management_api_stub
+from websockets_app.testing.connections_api import StubConnection, management_api_stub
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

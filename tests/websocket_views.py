@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from websockets_app.exceptions import RejectEvent
 from websockets_app.models import WebSocketSession
-from websockets_app.permissions import AnyOf
+from websockets_app.security.permissions import AnyOf
 from websockets_app.views import WebSocketView
 
 

@@ -7,12 +7,9 @@ class WebSocketsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from websockets_app import (  # noqa: F401  (checks and security_checks register the system checks)
-            checks,
-            identity,
-            presence,
-            security_checks,
-        )
+        from websockets_app import checks, security_checks  # noqa: F401  (they register the system checks)
+        from websockets_app.channels import roster
+        from websockets_app.security import identity
 
         identity.connect_receivers()
-        presence.connect_receivers()
+        roster.connect_receivers()

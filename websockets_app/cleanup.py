@@ -24,7 +24,7 @@ from django.db.models import CASCADE, DO_NOTHING, Q, signals
 from django.utils import timezone
 
 from websockets_app.aws_limits import IDLE_TIMEOUT, MAX_CONNECTION_DURATION
-from websockets_app.history import prune as prune_history
+from websockets_app.channels.history import prune as prune_history
 from websockets_app.models import (
     LAST_SEEN_RESOLUTION,
     BroadcastBatch,
@@ -49,7 +49,7 @@ class CleanupResult:
     deleted: int
     tokens_deleted: int = 0
     counters_deleted: int = 0
-    # Channel history messages past HISTORY_MAX_MESSAGES or HISTORY_MAX_AGE (websockets_app.history.prune).
+    # Channel history messages past HISTORY_MAX_MESSAGES or HISTORY_MAX_AGE (websockets_app.channels.history.prune).
     history_deleted: int = 0
 
 

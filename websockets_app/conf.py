@@ -61,7 +61,7 @@ DEFAULTS: dict[str, Any] = {
     # container's retry budget lasts (AWS's "standard" retry quota).
     "SEND_MAX_ATTEMPTS": 3,
     # send_message: connections one Lambda invocation sends to; None: what the sender sends in ~25 s at the
-    # function's memory (websockets_app.send_capacity). A larger broadcast goes out in batches through Zappa's
+    # function's memory (websockets_app.sending.capacity). A larger broadcast goes out in batches through Zappa's
     # asynchronous tasks.
     "SEND_BATCH_SIZE": None,
     # The local emulator (runserver) behaves as API Gateway does by default; these relax it for development

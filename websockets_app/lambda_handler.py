@@ -6,7 +6,7 @@ keep-warm and event sources keep working. The Django settings module comes from 
 (``django_settings``) or ``DJANGO_SETTINGS_MODULE``.
 """
 
-from websockets_app.lambda_entry import load_zappa_environment, make_lambda_handler
+from websockets_app.events.entry import load_zappa_environment, make_lambda_handler
 
 load_zappa_environment()
 

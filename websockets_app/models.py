@@ -18,7 +18,7 @@ from websockets_app.conf import conf
 from websockets_app.provisioning.desired import ROUTE_KEY_PATTERN
 
 if TYPE_CHECKING:
-    from websockets_app.messaging import SendResult
+    from websockets_app.sending.messaging import SendResult
 
 CHANNEL_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
@@ -65,8 +65,8 @@ class WebSocketSessionQuerySet(models.QuerySet):
         )
 
     def send_message(self, data: Any) -> "SendResult":
-        """Send ``data`` to the connected rows (see ``websockets_app.messaging``)."""
-        from websockets_app.messaging import send_to_queryset
+        """Send ``data`` to the connected rows (see ``websockets_app.sending.messaging``)."""
+        from websockets_app.sending.messaging import send_to_queryset
 
         return send_to_queryset(self, data)
 
@@ -84,8 +84,8 @@ class WebSocketSession(models.Model):
         related_name="websocket_sessions",
     )
     connected = models.BooleanField(default=True)
-    # The Django login the connection was opened with (websockets_app.identity): a digest of the session key and
-    # the user's session auth hash then. Empty for anonymous connections.
+    # The Django login the connection was opened with (websockets_app.security.identity): a digest of the session key
+    # and the user's session auth hash then. Empty for anonymous connections.
     session_key_hash = models.CharField(max_length=64, blank=True, editable=False)
     session_auth_hash = models.CharField(max_length=128, blank=True, editable=False)
 
@@ -118,19 +118,19 @@ class WebSocketSession(models.Model):
 
     def send_message(self, data: Any) -> "SendResult":
         """Send ``data`` to this connection; the summary says whether it was sent, gone or failed."""
-        from websockets_app.messaging import send_to_session
+        from websockets_app.sending.messaging import send_to_session
 
         return send_to_session(self, data)
 
     def close(self) -> bool:
         """Disconnect from the server side; False when it was already gone. The row is marked closed."""
-        from websockets_app.messaging import close_connection
+        from websockets_app.sending.messaging import close_connection
 
         return close_connection(self)
 
     def info(self) -> dict[str, Any] | None:
         """The management API's connection info, or None (and the row marked closed) when it is gone."""
-        from websockets_app.messaging import connection_info
+        from websockets_app.sending.messaging import connection_info
 
         return connection_info(self)
 
@@ -256,7 +256,8 @@ class ConnectToken(models.Model):
 
 
 class RateLimitCounter(models.Model):
-    """Attempts one identity made in one window (websockets_app.ratelimit): shared by every Lambda container."""
+    """Attempts one identity made in one window (websockets_app.security.rate_limits): shared by every Lambda
+    container."""
 
     key = models.CharField(max_length=128, unique=True)
     count = models.PositiveIntegerField(default=0)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 
 from websockets_app.conf import conf
-from websockets_app.origins import shared_domain_wildcards
+from websockets_app.security.origins import shared_domain_wildcards
 
 __all__ = ("check_origin_default", "check_rate_limit_store")
 

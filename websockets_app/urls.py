@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from websockets_app.token_views import connect_token
+from websockets_app.security.token_views import connect_token
 
 urlpatterns = [
     path("connect-token/", connect_token, name="websocket-connect-token"),

@@ -23,18 +23,9 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from websockets_app import aws_limits
-from websockets_app.channel_actions import ChannelActions
+from websockets_app.channels.actions import ChannelActions
 from websockets_app.conf import conf
-from websockets_app.event_session import load_event_session
-from websockets_app.events import ENVIRON_EVENT_KEY, ENVIRON_VIEW_ANSWERED_KEY, is_websocket_event, source_ip
-from websockets_app.exceptions import RejectEvent
-from websockets_app.identity import end_connection, identity_binding, identity_holds
-from websockets_app.messaging import connecting
-from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession, validate_channel_name
-from websockets_app.origins import origin_allowed
-from websockets_app.permissions import Requirement, has_permissions
-from websockets_app.ratelimit import client_address_identity, within_limit
-from websockets_app.replies import (
+from websockets_app.events.replies import (
     InvalidMessageId,
     MessageId,
     error_frame,
@@ -43,8 +34,22 @@ from websockets_app.replies import (
     returned_error_message,
     too_large,
 )
+from websockets_app.events.session_lookup import load_event_session
+from websockets_app.events.translation import (
+    ENVIRON_EVENT_KEY,
+    ENVIRON_VIEW_ANSWERED_KEY,
+    is_websocket_event,
+    source_ip,
+)
+from websockets_app.exceptions import RejectEvent
+from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession, validate_channel_name
+from websockets_app.security.identity import end_connection, identity_binding, identity_holds
+from websockets_app.security.origins import origin_allowed
+from websockets_app.security.permissions import Requirement, has_permissions
+from websockets_app.security.rate_limits import client_address_identity, within_limit
+from websockets_app.security.tokens import redeem_connect_token
+from websockets_app.sending.messaging import connecting
 from websockets_app.signals import websocket_connected, websocket_disconnected, websocket_message
-from websockets_app.tokens import redeem_connect_token
 
 __all__ = ("WebSocketView",)
 
@@ -58,7 +63,8 @@ class WebSocketView(ChannelActions, View):
     method of that name, and ``$default`` calls the method named by ``body[route_selection_key]``, else
     :meth:`default`. Handlers take ``(self, request, *args, **kwargs)`` and return ``None`` (200) or a response.
     On a message, the response's body is the reply its sender receives (message routes are two-way); refusals and
-    errors become one error frame, and the message's ``"id"`` comes back on either (:mod:`websockets_app.replies`).
+    errors become one error frame, and the message's ``"id"`` comes back on either
+    (:mod:`websockets_app.events.replies`).
     """
 
     http_method_names = ["post"]

@@ -86,7 +86,7 @@ def trust(ca_file: str) -> None:
     """Make the app's sender trust ``ca_file`` (the stub's CA) instead of the system's CAs."""
     import ssl
 
-    from websockets_app import messaging
-    from websockets_app.sender import Sender
+    from websockets_app.backends.sender import Sender
+    from websockets_app.sending import messaging
 
     messaging._sender = Sender(ssl_context=ssl.create_default_context(cafile=ca_file))

@@ -19,16 +19,16 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 from urllib.parse import unquote
 
-from websockets_app.emulator import aws_events
-from websockets_app.emulator.aws_events import UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON, ApiIdentity
+from websockets_app.emulator import asgi_events
+from websockets_app.emulator.asgi_events import UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON, ApiIdentity
 from websockets_app.emulator.browser_guard import management_refusal
 from websockets_app.emulator.connection_rate import ConnectionRate
-from websockets_app.emulator.connections import ConnectionRegistry, LiveConnection
+from websockets_app.emulator.connections_api import ManagementResponse, error_response, handle_management_request
 from websockets_app.emulator.integration import INTERNAL_ERROR, Answer, Integration, LambdaFunction
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
-from websockets_app.emulator.management_api import ManagementResponse, error_response, handle_management_request
 from websockets_app.emulator.parity import AWS_PARITY, Parity
 from websockets_app.emulator.redaction import masked_query
+from websockets_app.emulator.registry import ConnectionRegistry, LiveConnection
 from websockets_app.emulator.route_responses import route_response
 from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, select_route
 from websockets_app.emulator.signatures import SignatureChecker, SignedRequest
@@ -99,7 +99,7 @@ class EmulatorApp:
         if body is None:
             status, headers, payload = _json_response(413, {"message": "Request too long"})
         else:
-            answer = await self._invoke(aws_events.http_event(self.api, scope=scope, body=body))
+            answer = await self._invoke(asgi_events.http_event(self.api, scope=scope, body=body))
             status, headers, payload = _json_response(answer.status, {"message": answer.error})
             if answer.response is not None:
                 try:
@@ -163,9 +163,9 @@ class EmulatorApp:
             await send({"type": "websocket.http.response.start", "status": 429, "headers": []})
             await send({"type": "websocket.http.response.body", "body": b'{"message": "Too Many Requests"}'})
             return
-        connection_id = aws_events.aws_id()
+        connection_id = asgi_events.aws_id()
         connected_at = time.time()
-        event = aws_events.connect_event(
+        event = asgi_events.connect_event(
             self.api, connection_id=connection_id, connected_at=int(connected_at * 1000), scope=scope
         )
         answer = await self._invoke(event)
@@ -186,7 +186,7 @@ class EmulatorApp:
         connection = LiveConnection(
             connection_id=connection_id,
             source_ip=event["requestContext"]["identity"]["sourceIp"],
-            user_agent=aws_events.user_agent_of(event),
+            user_agent=asgi_events.user_agent_of(event),
             connected_at=connected_at,
             send=send,
         )
@@ -195,7 +195,7 @@ class EmulatorApp:
             code, reason = await self._serve_messages(connection, receive)
         finally:
             self.registry.remove(connection_id)
-        _, answer = await self._invoke_for(connection, aws_events.disconnect_event, status_code=code, reason=reason)
+        _, answer = await self._invoke_for(connection, asgi_events.disconnect_event, status_code=code, reason=reason)
         status = answer.status
         self._log(f'WebSocket $disconnect {connection_id} {status} ({code} "{reason}")')
 
@@ -274,7 +274,7 @@ class EmulatorApp:
     async def _handle_message(self, connection: LiveConnection, message: dict[str, Any]) -> None:
         body: str | bytes = message["text"] if message.get("text") is not None else message["bytes"]
         route_key = select_route(self.route_selection_expression, body, self.routes)
-        event, answer = await self._invoke_for(connection, aws_events.message_event, route_key=route_key, body=body)
+        event, answer = await self._invoke_for(connection, asgi_events.message_event, route_key=route_key, body=body)
         self._log(f"WebSocket {route_key} {connection.connection_id} {answer.status}")
         await self._answer_sender(connection, event, route_key, answer)
 

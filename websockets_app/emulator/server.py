@@ -21,7 +21,7 @@ from django.utils.module_loading import import_string
 
 from websockets_app.conf import conf
 from websockets_app.emulator.app import EmulatorApp, LambdaFunction
-from websockets_app.emulator.aws_events import ApiIdentity
+from websockets_app.emulator.asgi_events import ApiIdentity
 from websockets_app.emulator.limits import Limits, limits_from_settings
 from websockets_app.emulator.parity import Parity, parity_from_settings
 from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, validate
@@ -67,7 +67,7 @@ def load_lambda_handler() -> LambdaFunction:
         return import_string(conf.LAMBDA_HANDLER)
     from django.core.wsgi import get_wsgi_application
 
-    from websockets_app.lambda_entry import make_lambda_handler
+    from websockets_app.events.entry import make_lambda_handler
 
     wsgi_app = get_wsgi_application()
     if settings.DEBUG and django_apps.is_installed("django.contrib.staticfiles"):

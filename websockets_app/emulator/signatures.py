@@ -24,7 +24,7 @@ from botocore.auth import UNSIGNED_PAYLOAD, SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import ReadOnlyCredentials
 
-from websockets_app.sigv4 import SERVICE, signing_key
+from websockets_app.backends.sigv4 import SERVICE, signing_key
 
 __all__ = ("SignatureChecker", "SignedRequest")
 

@@ -24,10 +24,10 @@ from django.http.request import validate_host
 from django.test import Client, TestCase, override_settings
 from django.utils.module_loading import import_string
 
-from websockets_app.emulator.aws_events import UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON
+from websockets_app.emulator.asgi_events import UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON
 from websockets_app.emulator.route_responses import route_response
+from websockets_app.testing.connections_api import StubConnection, management_api_stub
 from websockets_app.testing.events import API_ID, DOMAIN_NAME, STAGE, connect_event, disconnect_event, message_event
-from websockets_app.testing.management_api import StubConnection, management_api_stub
 
 __all__ = ("WebSocketConnection", "WebSocketTestClient", "keep_test_database_connection")
 
@@ -241,7 +241,7 @@ class WebSocketTestClient:
         if self._lambda_handler is None:
             from django.core.wsgi import get_wsgi_application
 
-            from websockets_app.lambda_entry import make_lambda_handler
+            from websockets_app.events.entry import make_lambda_handler
 
             self._lambda_handler = make_lambda_handler(get_wsgi_application())
         elif isinstance(self._lambda_handler, str):

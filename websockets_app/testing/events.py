@@ -11,7 +11,7 @@ import base64
 import itertools
 from typing import Any
 
-from websockets_app.emulator.aws_events import request_time
+from websockets_app.emulator.asgi_events import request_time
 
 __all__ = ("API_ID", "DOMAIN_NAME", "REGION", "STAGE", "connect_event", "disconnect_event", "message_event")
 

@@ -1,0 +1,202 @@
+"""A connection acts as its user only while the Django login it was opened with lasts."""
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from tests.aws_events import API_ID, REGION, STAGE, connect_event, message_event
+from websockets_app.models import WebSocketSession
+from websockets_app.security.identity import IDENTITY_USER_FIELDS, LOGIN_ENDED_REASON, close_user_connections
+
+# Transactional: connections are closed through AWS once the change that ended the login has committed.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.urls")]
+
+ENDPOINT = f"https://{API_ID}.execute-api.{REGION}.amazonaws.com/{STAGE}"
+ENDED = {
+    "statusCode": 403,
+    "body": '{"error":{"status":403,"message":"Forbidden: the login this connection was opened with has ended."}}',
+}
+GONE = {"statusCode": 410, "body": '{"error":{"status":410,"message":"Gone: unknown or closed connection."}}'}
+
+
+@pytest.fixture
+def alice():
+    return get_user_model().objects.create_user("alice", password="old password")
+
+
+def logged_in_browser(user) -> Client:
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def connect(lambda_handler, connection_id: str, browser: Client | None = None, query=None) -> None:
+    cookies = {"sessionid": browser.cookies["sessionid"].value} if browser else None
+    event = connect_event(connection_id=connection_id, cookies=cookies, query=query)
+    assert lambda_handler(event, None)["statusCode"] == 200
+
+
+def whoami(lambda_handler, connection_id: str) -> dict:
+    response = lambda_handler(message_event(connection_id=connection_id, body='{"action": "echo"}'), None)
+    return response if response["statusCode"] != 200 else {"user": json.loads(response["body"])["user"]}
+
+
+def states() -> dict[str, tuple[bool, str]]:
+    return {
+        row.connection_id: (row.connected, row.disconnect_reason)
+        for row in WebSocketSession.objects.order_by("connection_id")
+    }
+
+
+OPEN = (True, "")
+CLOSED = (False, LOGIN_ENDED_REASON)
+
+
+def test_logout_closes_the_connections_opened_with_that_session_only(lambda_handler, management_api, alice):
+    laptop, phone = logged_in_browser(alice), logged_in_browser(alice)
+    management_api.open("laptop-1=", "laptop-2=", "phone=")
+    connect(lambda_handler, "laptop-1=", laptop)
+    connect(lambda_handler, "laptop-2=", laptop)
+    connect(lambda_handler, "phone=", phone)
+
+    laptop.logout()
+
+    assert states() == {"laptop-1=": CLOSED, "laptop-2=": CLOSED, "phone=": OPEN}
+    assert sorted(management_api.requests) == [
+        ("DELETE", f"{ENDPOINT}/@connections/laptop-1="),
+        ("DELETE", f"{ENDPOINT}/@connections/laptop-2="),
+    ]
+    assert whoami(lambda_handler, "laptop-1=") == GONE
+    assert whoami(lambda_handler, "phone=") == {"user": "alice"}
+
+
+def test_a_password_change_closes_every_connection_of_the_user(lambda_handler, management_api, alice):
+    bob = get_user_model().objects.create_user("bob")
+    management_api.open("a-1=", "a-2=", "b=")
+    connect(lambda_handler, "a-1=", logged_in_browser(alice))
+    connect(lambda_handler, "a-2=", logged_in_browser(alice))
+    connect(lambda_handler, "b=", logged_in_browser(bob))
+
+    alice.set_password("new password")
+    alice.save()
+
+    assert states() == {"a-1=": CLOSED, "a-2=": CLOSED, "b=": OPEN}
+    assert sorted(management_api.requests) == [
+        ("DELETE", f"{ENDPOINT}/@connections/a-1="),
+        ("DELETE", f"{ENDPOINT}/@connections/a-2="),
+    ]
+
+
+def test_deactivation_closes_every_connection_of_the_user(lambda_handler, management_api, alice):
+    management_api.open("a=")
+    connect(lambda_handler, "a=", logged_in_browser(alice))
+
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+
+    assert states() == {"a=": CLOSED}
+    assert management_api.requests == [("DELETE", f"{ENDPOINT}/@connections/a=")]
+
+
+def test_a_login_elsewhere_leaves_the_connections_open(lambda_handler, management_api, alice):
+    connect(lambda_handler, "a=", logged_in_browser(alice))
+
+    assert Client().login(username="alice", password="old password")  # saves last_login only
+    alice.first_name = "Alice"
+    alice.save()
+
+    assert states() == {"a=": OPEN}
+    assert management_api.requests == []
+    assert whoami(lambda_handler, "a=") == {"user": "alice"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"password": "changed without signals"}, id="password"),
+        pytest.param({"is_active": False}, id="deactivated"),
+    ],
+)
+def test_every_event_checks_the_login_even_when_no_signal_was_sent(lambda_handler, management_api, alice, change):
+    management_api.open("a=")
+    connect(lambda_handler, "a=", logged_in_browser(alice))
+    get_user_model().objects.filter(pk=alice.pk).update(**change)
+
+    assert whoami(lambda_handler, "a=") == ENDED
+    assert states() == {"a=": CLOSED}
+    assert management_api.requests == [("DELETE", f"{ENDPOINT}/@connections/a=")]
+
+
+def test_the_check_reads_only_the_named_user_columns(lambda_handler, alice):
+    connect(lambda_handler, "a=", logged_in_browser(alice))
+    get_user_model().objects.filter(pk=alice.pk).update(
+        username="renamed", first_name="x", last_name="y", email="z@example.com", is_staff=True
+    )
+
+    assert IDENTITY_USER_FIELDS == ("password", "is_active")
+    assert whoami(lambda_handler, "a=") == {"user": "renamed"}
+
+
+def test_a_rotated_secret_key_keeps_the_connection(lambda_handler, settings, alice):
+    connect(lambda_handler, "a=", logged_in_browser(alice))
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a brand new secret key, long enough to be a real one 0123456789"
+
+    assert whoami(lambda_handler, "a=") == {"user": "alice"}
+
+
+def test_a_forged_binding_is_refused(lambda_handler, management_api, alice):
+    connect(lambda_handler, "a=", logged_in_browser(alice))
+    WebSocketSession.objects.update(session_auth_hash="0" * 64)
+
+    assert whoami(lambda_handler, "a=") == ENDED
+
+
+def test_a_user_assigned_to_an_anonymous_connection_is_not_taken_on(lambda_handler, management_api, alice):
+    connect(lambda_handler, "anon=")
+    WebSocketSession.objects.update(user=alice)
+
+    assert whoami(lambda_handler, "anon=") == ENDED
+
+
+def test_logging_out_ends_the_connection_a_token_of_that_session_opened(lambda_handler, management_api, alice):
+    site = logged_in_browser(alice)
+    token = site.post("/websockets/connect-token/").json()["token"]
+    management_api.open("t=")
+    connect(lambda_handler, "t=", query={"token": token})
+    assert whoami(lambda_handler, "t=") == {"user": "alice"}
+
+    site.logout()
+
+    assert states() == {"t=": CLOSED}
+    assert management_api.requests == [("DELETE", f"{ENDPOINT}/@connections/t=")]
+
+
+def test_close_user_connections_logs_the_user_out_everywhere(lambda_handler, management_api, alice):
+    management_api.open("a-1=", "a-2=", "anon=")
+    connect(lambda_handler, "a-1=", logged_in_browser(alice))
+    connect(lambda_handler, "a-2=", logged_in_browser(alice))
+    connect(lambda_handler, "anon=")
+
+    assert close_user_connections(alice) == 2
+    assert close_user_connections(alice) == 0
+
+    assert states() == {"a-1=": CLOSED, "a-2=": CLOSED, "anon=": OPEN}
+    assert sorted(management_api.requests) == [
+        ("DELETE", f"{ENDPOINT}/@connections/a-1="),
+        ("DELETE", f"{ENDPOINT}/@connections/a-2="),
+    ]
+
+
+def test_a_connection_aws_cannot_close_is_still_closed_in_the_table(lambda_handler, management_api, alice, caplog):
+    management_api.open("a=")
+    management_api.fail("a=", 403)
+    connect(lambda_handler, "a=", logged_in_browser(alice))
+
+    assert close_user_connections(alice) == 1
+
+    assert states() == {"a=": CLOSED}
+    assert "Could not close connection a=" in caplog.text
+    assert whoami(lambda_handler, "a=") == GONE

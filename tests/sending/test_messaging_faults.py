@@ -1,0 +1,88 @@
+"""Broadcasts under every failure AWS can answer, mixed: each connection ends in exactly one outcome."""
+
+from datetime import timedelta
+
+import pytest
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from tests.aws_events import API_ID, STAGE
+from websockets_app.models import WebSocketSession
+from websockets_app.sending.messaging import GONE_REASON
+
+pytestmark = pytest.mark.django_db
+
+ESTABLISHED = timezone.now() - timedelta(minutes=5)  # past the $connect window: 410 means gone for good
+TIMED_OUT = "ReadTimeoutError: Read timeout on endpoint URL"
+# What AWS answers each attempt (up to SEND_MAX_ATTEMPTS, 3), and the outcome expected.
+SCENARIOS = {
+    "ok": ([], "sent"),
+    "gone": ([410], "gone"),
+    "throttled once": ([429], "sent"),
+    "throttled twice": ([429, 429], "sent"),
+    "throttled throughout": ([429, 429, 429], "LimitExceededException (HTTP 429)"),
+    "throttled then gone": ([429, 410], "gone"),
+    "server error once": ([500], "sent"),
+    "server error throughout": ([500, 500, 500], "InternalServerErrorException (HTTP 500)"),
+    "timeout once": (["timeout"], "sent"),
+    "timeout throughout": (["timeout", "timeout", "timeout"], TIMED_OUT),
+    "timeout then server error": (["timeout", 500], "sent"),
+    "forbidden": ([403], "ForbiddenException (HTTP 403)"),
+    "too large for aws": ([413], "PayloadTooLargeException (HTTP 413)"),
+}
+
+
+def open_connections(management_api, scenarios: dict, rounds: int) -> dict[str, str]:
+    expected = {}
+    for name, (answers, outcome) in scenarios.items():
+        for n in range(rounds):
+            connection_id = f"{name.replace(' ', '-')}-{n}="
+            WebSocketSession.objects.create(
+                connection_id=connection_id, channel_name="all", api_id=API_ID, stage=STAGE, connected_at=ESTABLISHED
+            )
+            management_api.open(connection_id)
+            management_api.fail(connection_id, *answers)
+            expected[connection_id] = outcome
+    return expected
+
+
+def test_every_failure_mixed_in_one_broadcast(management_api):
+    expected = open_connections(management_api, SCENARIOS, rounds=3)
+
+    with override_settings(WEBSOCKETS={"SEND_CONCURRENCY": 8}):
+        result = WebSocketSession.objects.in_channel("all").send_message({"type": "news"})
+
+    sent = {cid for cid, outcome in expected.items() if outcome == "sent"}
+    gone = {cid for cid, outcome in expected.items() if outcome == "gone"}
+    failed = {cid: outcome for cid, outcome in expected.items() if outcome not in ("sent", "gone")}
+    assert (result.sent, sorted(result.gone), sorted(result.failed)) == (len(sent), sorted(gone), sorted(failed))
+    assert {cid: reason.split(': "')[0] for cid, reason in result.failed.items()} == failed
+    delivered = {cid for cid in expected if management_api.received(cid) == b'{"type":"news"}'}
+    assert delivered == sent
+    closed = dict(WebSocketSession.objects.filter(connected=False).values_list("connection_id", "disconnect_reason"))
+    assert closed == dict.fromkeys(gone, GONE_REASON)
+    assert len(management_api.requests) == len(expected) + 3 * sum(map(retries, SCENARIOS.values()))
+
+
+def retries(scenario: tuple[list, str]) -> int:
+    """Retries the sender makes: one per leading throttling, 5xx or timeout answer, two at most."""
+    answers, _ = scenario
+    leading = 0
+    for answer in answers:
+        if answer not in (429, 500, "timeout"):
+            break
+        leading += 1
+    return min(leading, 2)
+
+
+def test_mass_failure_stops_retrying_instead_of_storming(management_api):
+    """The retry budget ends retries once failures pile up; every connection is still accounted for."""
+    expected = open_connections(management_api, {"down": ([500, 500, 500], "failed")}, rounds=200)
+
+    result = WebSocketSession.objects.in_channel("all").send_message("hi")
+
+    assert (result.sent, result.gone, sorted(result.failed)) == (0, [], sorted(expected))
+    assert set(result.failed.values()) == {"InternalServerErrorException (HTTP 500)"}
+    # AWS's standard retry quota: 500 tokens, 5 per retry after an error that is not a timeout.
+    assert len(management_api.requests) == 200 + 500 // 5
+    assert WebSocketSession.objects.filter(connected=True).count() == 200

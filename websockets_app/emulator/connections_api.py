@@ -1,0 +1,98 @@
+"""The ``@connections`` management API: ``POST``, ``GET`` and ``DELETE /@connections/{id}``, as AWS answers them.
+
+boto3's ``apigatewaymanagementapi`` client works against it unchanged: errors carry the ``x-amzn-ErrorType`` header
+botocore turns into ``GoneException``, ``PayloadTooLargeException``, ``ForbiddenException`` and
+``LimitExceededException`` (the signature and throttling live in ``signatures`` and ``throttling``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from websockets_app.emulator.limits import Limits
+from websockets_app.emulator.registry import ConnectionRegistry
+
+__all__ = (
+    "DISCONNECT_CODE",
+    "ManagementResponse",
+    "connection_info",
+    "error_response",
+    "handle_management_request",
+    "refusal",
+)
+
+# What API Gateway sends the client when the app deletes its connection.
+DISCONNECT_CODE, DISCONNECT_REASON = 1000, "Connection closed by the server"
+
+
+@dataclass(frozen=True)
+class ManagementResponse:
+    status: int
+    body: bytes = b""
+    error_type: str | None = None
+
+
+def refusal(method: str, *, is_open: bool, body: bytes | None, limits: Limits) -> ManagementResponse | None:
+    """AWS's answer to a request it will not carry out, or ``None`` when it will.
+
+    ``body`` is ``None`` when it was longer than ``limits.message_bytes``. The test client's stand-in
+    (``websockets_app.testing.connections_api``) answers by these rules too, so both behave as AWS does.
+    """
+    if method not in {"POST", "GET", "DELETE"}:
+        # API Gateway's answer to a method it has no route for (there is no MethodNotAllowed error type).
+        return error_response(403, "ForbiddenException", "Missing Authentication Token")
+    if not is_open:
+        return error_response(410, "GoneException", "The connection is unknown or closed.")
+    if method == "POST" and body is None:
+        return error_response(413, "PayloadTooLargeException", f"Message too long: over {limits.message_bytes} bytes.")
+    return None
+
+
+def connection_info(
+    *, connected_at: float, last_active_at: float, source_ip: str, user_agent: str | None
+) -> ManagementResponse:
+    """``GET``'s answer in AWS's wire shape: botocore reads it as ``ConnectedAt``, ``LastActiveAt``, ``Identity``."""
+    info = {
+        "connectedAt": _iso(connected_at),
+        "identity": {"sourceIp": source_ip, "userAgent": user_agent or ""},
+        "lastActiveAt": _iso(last_active_at),
+    }
+    return ManagementResponse(200, json.dumps(info).encode())
+
+
+async def handle_management_request(
+    registry: ConnectionRegistry, *, method: str, connection_id: str, body: bytes | None, limits: Limits
+) -> ManagementResponse:
+    """AWS's answer to one request; ``body`` is ``None`` when it was longer than ``limits.message_bytes``."""
+    connection = registry.get(connection_id)
+    refused = refusal(method, is_open=connection is not None, body=body, limits=limits)
+    if refused is not None:
+        return refused
+    if method == "GET":
+        return connection_info(
+            connected_at=connection.connected_at,
+            last_active_at=connection.last_active_at,
+            source_ip=connection.source_ip,
+            user_agent=connection.user_agent,
+        )
+    try:
+        if method == "DELETE":
+            registry.remove(connection_id)
+            await connection.close(DISCONNECT_CODE, DISCONNECT_REASON)
+            return ManagementResponse(204)
+        await connection.post(body)
+    except OSError:  # the client went away while we were sending
+        registry.remove(connection_id)
+        return error_response(410, "GoneException", "The connection is unknown or closed.")
+    return ManagementResponse(200)
+
+
+def error_response(status: int, error_type: str, message: str) -> ManagementResponse:
+    """An error as AWS sends it: the status, ``x-amzn-ErrorType`` (botocore's exception) and ``{"message"}``."""
+    return ManagementResponse(status, json.dumps({"message": message}).encode(), error_type)
+
+
+def _iso(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
