@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from websockets_app.conf import conf
-from websockets_app.exceptions import ManagementApiError
+from websockets_app.exceptions import ManagementApiError, ProvisioningError
 from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute, WebSocketSession
 
 PROVISION_PERMISSION = "websockets_app.provision_apigateway"
@@ -135,12 +135,11 @@ def provision_and_report(
     # Imported here: Django imports admin modules on every cold start, and boto3 is needed by these actions only.
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from websockets_app.provisioning.reconcile import ProvisioningError
-    from websockets_app.provisioning.records import NoLambdaFunction, provision
+    from websockets_app.provisioning.records import provision
 
     try:
         outcome = provision(row, include_domain=include_domain, echo=lambda line: None)
-    except (NoLambdaFunction, ProvisioningError, ClientError, BotoCoreError) as error:
+    except (ProvisioningError, ClientError, BotoCoreError) as error:
         model_admin.message_user(request, f"{row.api_name}: {error}", messages.ERROR)
         return
     count = len(outcome.changes)

@@ -26,7 +26,6 @@ from websockets_app import aws_limits
 from websockets_app.channels.actions import ChannelActions
 from websockets_app.conf import conf
 from websockets_app.events.replies import (
-    InvalidMessageId,
     MessageId,
     error_frame,
     message_id,
@@ -41,7 +40,7 @@ from websockets_app.events.translation import (
     is_websocket_event,
     source_ip,
 )
-from websockets_app.exceptions import RejectEvent
+from websockets_app.exceptions import InvalidMessageId, RejectEvent
 from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession, validate_channel_name
 from websockets_app.security.identity import end_connection, identity_binding, identity_holds
 from websockets_app.security.origins import origin_allowed

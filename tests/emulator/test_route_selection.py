@@ -2,7 +2,8 @@
 
 import pytest
 
-from websockets_app.emulator.route_selection import InvalidExpression, evaluate, select_route, validate
+from websockets_app.emulator.route_selection import evaluate, select_route, validate
+from websockets_app.exceptions import InvalidExpression
 
 ROUTES = {"sendmessage", "chat/join", "42"}
 

@@ -6,8 +6,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.aws_state import ACCOUNT, REGION, REGIONAL_ZONE_ID, aws_state
+from websockets_app.exceptions import ProvisioningError
 from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget
-from websockets_app.provisioning.reconcile import ProvisioningError, reconcile, teardown
+from websockets_app.provisioning.reconcile import reconcile, teardown
 
 CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/abc"
 

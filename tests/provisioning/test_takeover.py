@@ -6,7 +6,7 @@ import pytest
 
 from tests.aws_state import REGION, REGIONAL_ZONE_ID
 from tests.provisioning.test_reconcile import CERTIFICATE, desired, run, state, with_domain  # noqa: F401
-from websockets_app.provisioning.reconcile import ProvisioningError
+from websockets_app.exceptions import ProvisioningError
 
 TARGET = f"d-chat-example-com.execute-api.{REGION}.amazonaws.com"
 

@@ -35,15 +35,15 @@ import click  # noqa: E402  (after the path is set)
 from botocore.exceptions import ClientError  # noqa: E402
 
 from websockets_app.deployment.package_guard import test_only_packages  # noqa: E402
+from websockets_app.exceptions import InvalidRoutes, ProvisioningError  # noqa: E402
 from websockets_app.provisioning.desired import (  # noqa: E402
     CustomDomain,
     DesiredApi,
-    InvalidRoutes,
     LambdaTarget,
     parse_routes,
     parse_two_way,
 )
-from websockets_app.provisioning.reconcile import ProvisioningError, reconcile, resolve_target, teardown  # noqa: E402
+from websockets_app.provisioning.reconcile import reconcile, resolve_target, teardown  # noqa: E402
 
 __all__ = ("collect_static", "desired_from_stage", "post", "refuse_dev_virtualenv", "settings")
 

@@ -16,7 +16,9 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-__all__ = ("DEFAULT_EXPRESSION", "DEFAULT_ROUTE", "InvalidExpression", "evaluate", "select_route", "validate")
+from websockets_app.exceptions import InvalidExpression
+
+__all__ = ("DEFAULT_EXPRESSION", "DEFAULT_ROUTE", "evaluate", "select_route", "validate")
 
 DEFAULT_ROUTE = "$default"
 DEFAULT_EXPRESSION = "$request.body.action"
@@ -25,10 +27,6 @@ _BODY = "request.body"
 _STEP = re.compile(r"\.([A-Za-z0-9_\-$@]+)|\['([^']*)'\]|\[\"([^\"]*)\"\]|\[(\d+)\]")
 # A selector embedded in literal text, and an escaped dollar sign.
 _EMBEDDED = re.compile(r"\$\{([^}]*)\}|\\\$")
-
-
-class InvalidExpression(ValueError):
-    """The expression is not one API Gateway accepts for route selection on message bodies."""
 
 
 def select_route(expression: str, body: str | bytes, routes: Collection[str]) -> str:

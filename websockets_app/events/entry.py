@@ -21,12 +21,12 @@ from websockets_app.events.translation import (
     ENVIRON_EVENT_KEY,
     ENVIRON_VIEW_ANSWERED_KEY,
     ORIGINAL_EVENT_KEY,
-    InvalidWebSocketEvent,
     is_websocket_event,
     source_ip,
     to_http_event,
     to_websocket_response,
 )
+from websockets_app.exceptions import InvalidWebSocketEvent
 
 __all__ = ("LambdaFunction", "is_http_event", "load_zappa_environment", "make_lambda_handler", "script_name_for")
 

@@ -17,6 +17,7 @@ from http import HTTPStatus
 from typing import Any
 
 from websockets_app import aws_limits
+from websockets_app.exceptions import InvalidMessageId
 
 __all__ = (
     "ERROR_KEY",
@@ -24,7 +25,6 @@ __all__ = (
     "MAX_MESSAGE_ID_LENGTH",
     "MESSAGE_ID_KEY",
     "REPLY_KEY",
-    "InvalidMessageId",
     "MessageId",
     "error_frame",
     "message_id",
@@ -48,10 +48,6 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_ERROR_MESSAGE_LENGTH = 500
 # Keys that would make a reply object ambiguous once the id is added: such replies are wrapped instead.
 _RESERVED_KEYS = frozenset({MESSAGE_ID_KEY, REPLY_KEY, ERROR_KEY})
-
-
-class InvalidMessageId(ValueError):
-    """The message's ``"id"`` is neither a short string nor a safe integer: it is refused before any handler runs."""
 
 
 def message_id(body: dict[str, Any]) -> MessageId | None:

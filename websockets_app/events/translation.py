@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from websockets_app.exceptions import InvalidWebSocketEvent
+
 __all__ = (
     "ENVIRON_EVENT_KEY",
     "EVENT_TYPES",
     "ORIGINAL_EVENT_KEY",
-    "InvalidWebSocketEvent",
     "is_websocket_event",
     "source_ip",
     "to_http_event",
@@ -34,10 +35,6 @@ ENVIRON_VIEW_ANSWERED_KEY = "websockets_app.view_answered"
 CONNECT_RESPONSE_HEADERS = frozenset({"sec-websocket-protocol"})
 # Fields every WebSocket event carries, with generous bounds on what AWS sends (ids of 16 characters or so).
 _REQUIRED_CONTEXT = {"connectionId": 128, "routeKey": 128, "apiId": 64, "stage": 128, "domainName": 253}
-
-
-class InvalidWebSocketEvent(ValueError):
-    """The event claims to be a WebSocket event but lacks what one always carries."""
 
 
 def is_websocket_event(event: Any) -> bool:

@@ -7,9 +7,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from websockets_app.exceptions import ProvisioningError
 from websockets_app.models import ApiGateway
-from websockets_app.provisioning.reconcile import ProvisioningError
-from websockets_app.provisioning.records import NoLambdaFunction, provision
+from websockets_app.provisioning.records import provision
 
 
 class ProvisioningCommand(BaseCommand):
@@ -48,7 +48,7 @@ class ProvisioningCommand(BaseCommand):
                 echo=self.stdout.write,
                 take_over_domain=options.get("take_over", False),
             )
-        except (NoLambdaFunction, ProvisioningError, ClientError, BotoCoreError) as error:
+        except (ProvisioningError, ClientError, BotoCoreError) as error:
             raise CommandError(str(error)) from error
         if not dry_run:
             self.stdout.write(self.style.SUCCESS(f"WebSocket URL: {outcome.websocket_url}"))

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from websockets_app.exceptions import InvalidRoutes
+
 __all__ = (
     "BUILT_IN_ROUTES",
     "ROUTE_KEY_PATTERN",
@@ -19,7 +21,6 @@ __all__ = (
     "ROUTE_RESPONSE_SELECTION_EXPRESSION",
     "CustomDomain",
     "DesiredApi",
-    "InvalidRoutes",
     "LambdaTarget",
     "browser_url",
     "parse_routes",
@@ -37,10 +38,6 @@ ROUTE_RESPONSE_SELECTION_EXPRESSION = "$default"
 ROUTE_KEY_PATTERN = r"[A-Za-z0-9_.:-]{1,128}"
 _ROUTE_KEY_RE = re.compile(ROUTE_KEY_PATTERN)
 _FUNCTION_ARN_RE = re.compile(r"arn:[^:]+:lambda:[^:]+:\d{12}:function:[^:]+")
-
-
-class InvalidRoutes(ValueError):
-    """The ``routes`` setting is not a list of route keys or a mapping of route key to Django path."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from websockets_app.exceptions import ProvisioningError
 from websockets_app.provisioning.desired import DesiredApi, LambdaTarget, browser_url
 from websockets_app.provisioning.diff import (
     Change,
@@ -41,7 +42,7 @@ from websockets_app.provisioning.diff import (
     zone_for_domain,
 )
 
-__all__ = ("Echo", "Outcome", "ProvisioningError", "reconcile", "resolve_target", "teardown")
+__all__ = ("Echo", "ProvisioningOutcome", "reconcile", "resolve_target", "teardown")
 
 Echo = Callable[[str], None]
 # Stands for an id AWS has not handed out yet, in a dry run of something that does not exist.
@@ -49,7 +50,7 @@ NEW = "<new>"
 
 
 @dataclass
-class Outcome:
+class ProvisioningOutcome:
     """What a run left in AWS (or, on a dry run, would leave); flags are set only once their calls succeeded."""
 
     api_id: str = ""
@@ -60,14 +61,6 @@ class Outcome:
     api_created: bool = False
     custom_domain_created: bool = False
     changes: list[Change] = field(default_factory=list)
-
-
-class ProvisioningError(Exception):
-    """AWS refused a call or lacks something the API needs; ``outcome`` holds what was done before."""
-
-    def __init__(self, message: str, outcome: Outcome) -> None:
-        super().__init__(message)
-        self.outcome = outcome
 
 
 def resolve_target(
@@ -90,7 +83,7 @@ def reconcile(
     include_domain: bool = True,
     dry_run: bool = False,
     echo: Echo = print,
-) -> Outcome:
+) -> ProvisioningOutcome:
     """Make AWS match ``desired``; with ``include_domain`` False the custom domain is left as it is."""
     run = _Run(desired, session, dry_run=dry_run, echo=echo)
 
@@ -111,7 +104,7 @@ def teardown(
     known_api_id: str = "",
     dry_run: bool = False,
     echo: Echo = print,
-) -> Outcome:
+) -> ProvisioningOutcome:
     """Delete what :func:`reconcile` made: mappings, domain, DNS record, permission, role policy and the API."""
     run = _Run(desired, session, dry_run=dry_run, echo=echo)
     heading = f"{'Planning the removal of' if dry_run else 'Removing'} WebSocket API {desired.name}.."
@@ -125,13 +118,13 @@ class _Run:
         self.desired = desired
         self.dry_run = dry_run
         self.echo = echo
-        self.outcome = Outcome()
+        self.outcome = ProvisioningOutcome()
         self.api_id = ""  # empty until the API exists (or, on a dry run, would)
         self.stages: list[dict[str, Any]] = []  # the API's stages as the run found them
         self._session = session or boto3.session.Session()
         self._clients: dict[str, Any] = {}
 
-    def perform(self, heading: str, steps: Callable[[], None]) -> Outcome:
+    def perform(self, heading: str, steps: Callable[[], None]) -> ProvisioningOutcome:
         """Print the heading, run the steps, sum up; AWS's refusals become :class:`ProvisioningError`."""
         self.echo(heading)
         try:

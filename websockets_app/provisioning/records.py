@@ -11,15 +11,12 @@ import os
 import boto3
 
 from websockets_app.conf import conf
+from websockets_app.exceptions import NoLambdaFunction, ProvisioningError
 from websockets_app.models import ApiGateway
 from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget
-from websockets_app.provisioning.reconcile import Echo, Outcome, ProvisioningError, reconcile, resolve_target
+from websockets_app.provisioning.reconcile import Echo, ProvisioningOutcome, reconcile, resolve_target
 
-__all__ = ("NoLambdaFunction", "desired_from_row", "lambda_function_name", "one_way_routes", "provision")
-
-
-class NoLambdaFunction(LookupError):
-    """Provisioning from Django needs to know which Lambda function the routes invoke."""
+__all__ = ("desired_from_row", "lambda_function_name", "one_way_routes", "provision")
 
 
 def lambda_function_name(explicit: str = "") -> str:
@@ -70,7 +67,7 @@ def provision(
     echo: Echo = print,
     session: boto3.session.Session | None = None,
     take_over_domain: bool = False,
-) -> Outcome:
+) -> ProvisioningOutcome:
     """Reconcile the row's API (and, with ``include_domain``, its custom domain) and record what AWS now has.
 
     ``take_over_domain``: map the domain even if it serves another API and replace a DNS record this app did not
@@ -80,7 +77,7 @@ def provision(
     target = resolve_target(lambda_function_name(function_name), alias=row.lambda_alias, session=session)
     desired = desired_from_row(row, target, take_over_domain=take_over_domain)
     if include_domain and desired.domain is None:
-        raise ProvisioningError(f"{row.api_name} has no custom domain name to create", Outcome())
+        raise ProvisioningError(f"{row.api_name} has no custom domain name to create", ProvisioningOutcome())
     try:
         outcome = reconcile(
             desired,
@@ -99,7 +96,7 @@ def provision(
     return outcome
 
 
-def _record(row: ApiGateway, outcome: Outcome, *, include_domain: bool) -> None:
+def _record(row: ApiGateway, outcome: ProvisioningOutcome, *, include_domain: bool) -> None:
     row.api_id = outcome.api_id or row.api_id
     row.api_endpoint = outcome.api_endpoint if outcome.api_id else row.api_endpoint
     row.api_created = outcome.api_created
