@@ -24,6 +24,7 @@ from websockets_app.backends.http_pool import (
     Origin,
     ReadTimeout,
 )
+from websockets_app.backends.outcomes import SENT, failed
 from websockets_app.backends.sender import Sender, SendOptions, connection_post
 
 REQUEST = b"POST /dev/@connections/A HTTP/1.1\r\nHost: test\r\nContent-Length: 2\r\n\r\nhi"
@@ -246,7 +247,7 @@ def test_the_sender_writes_the_signed_post_and_nothing_else():
     head, _, body = seen["requests"][0].partition(b"\r\n\r\n")
     request_line, *header_lines = head.decode().split("\r\n")
     headers = dict(line.split(": ", 1) for line in header_lines)
-    assert (outcomes, request_line, body) == ([None], "POST /dev/@connections/A%3D HTTP/1.1", b'{"m": 1}')
+    assert (outcomes, request_line, body) == ([SENT], "POST /dev/@connections/A%3D HTTP/1.1", b'{"m": 1}')
     assert sorted(headers) == ["Authorization", "Content-Length", "Host", "X-Amz-Date", "X-Amz-Security-Token"]
     assert (headers["Host"], headers["Content-Length"], headers["X-Amz-Security-Token"]) == (
         f"127.0.0.1:{seen['origin'].port}",
@@ -269,7 +270,7 @@ def test_the_sender_reports_what_cannot_be_sent_without_sending_it():
     sender = Sender(credentials=Credentials("TOKEN\r\nX-Injected: 1"))
     good = connection_post(f"http://127.0.0.1:{closed_port}/dev", "A")
     assert sender.post_all([good], b"{}", OPTIONS) == [
-        "InvalidCredentials: the access key or session token holds characters a header cannot"
+        failed("InvalidCredentials: the access key or session token holds characters a header cannot")
     ]
     sender = Sender(credentials=Credentials(""))
     try:
@@ -278,9 +279,9 @@ def test_the_sender_reports_what_cannot_be_sent_without_sending_it():
         )
     finally:
         sender.close()
-    assert refused.startswith(f'EndpointConnectionError: Could not connect to the endpoint URL: "{good.url}" (')
-    assert (
-        bad_endpoint == 'InvalidEndpoint: Not a URL a request can be sent to: "https://exa mple.com/dev/@connections/A"'
+    assert refused.reason.startswith(f'EndpointConnectionError: Could not connect to the endpoint URL: "{good.url}" (')
+    assert bad_endpoint == failed(
+        'InvalidEndpoint: Not a URL a request can be sent to: "https://exa mple.com/dev/@connections/A"'
     )
 
 

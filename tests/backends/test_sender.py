@@ -4,6 +4,7 @@ import socket
 import threading
 
 from tests.raw_http import OK, read_request
+from websockets_app.backends.outcomes import SENT
 from websockets_app.backends.sender import Sender, SendOptions, connection_post
 
 OPTIONS = SendOptions(concurrency=4, connect_timeout=2, read_timeout=2, max_attempts=3, region="eu-west-1")
@@ -40,7 +41,7 @@ def test_a_connection_the_endpoint_closed_is_replaced_without_a_retry_or_backoff
         finally:
             sender.close()
 
-    assert (first, second, served) == ([None], [None], [1, 1])
+    assert (first, second, served) == ([SENT], [SENT], [1, 1])
     assert (sleeps, sender.budget.tokens) == ([], sender.budget.capacity)
 
 
@@ -88,5 +89,5 @@ def test_batches_sent_at_once_share_the_containers_connections():
         finally:
             sender.close()
 
-    assert outcomes == [[None] * 8, [None] * 8]
+    assert outcomes == [[SENT] * 8, [SENT] * 8]
     assert peak[0] == OPTIONS.concurrency

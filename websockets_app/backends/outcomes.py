@@ -1,80 +1,97 @@
-"""The one place where answers of the management API become this project's outcomes.
+"""What became of one post to ``@connections``: one :class:`PostOutcome` type, whichever way the post was made.
 
-Both ways of reaching ``@connections`` end here: botocore's errors (``close()``, ``info()``) and the sender's HTTP
-answers and transport errors. A connection is either gone (410, however it was said) or failed with a reason that
-names AWS's error code and status, as ``SendResult.failed`` and :class:`ManagementApiError` report it; the sender
-also learns here whether an answer is worth another attempt.
+This is the one place where API Gateway's answers become the project's outcomes: botocore's errors (``close()``,
+``info()``), HTTP answers and transport errors alike. A connection is sent to, gone (410, however it was said), or
+failed with a reason that names AWS's error code and HTTP status, as ``SendResult.failed`` and
+:class:`~websockets_app.exceptions.ManagementApiError` report it. A failure also says whether another attempt is
+worth it: throttling (429) is AWS asking to slow down, a 5xx or a timeout may pass, anything else will not.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Final, NamedTuple
+from dataclasses import dataclass
+from typing import Any, Literal
 
-__all__ = ("GONE", "Failure", "from_botocore", "from_http_answer", "from_transport_error", "is_stale_connection")
+__all__ = (
+    "GONE",
+    "SENT",
+    "PostOutcome",
+    "failed",
+    "from_botocore",
+    "from_http_answer",
+    "from_transport_error",
+)
 
-
-class _Gone:
-    def __repr__(self) -> str:
-        return "GONE"
-
-
-GONE: Final = _Gone()
-
-# What another attempt costs the sender's retry budget (AWS's "standard" retry mode: timeouts cost twice).
+# What another attempt costs a retry budget (AWS's "standard" retry mode: timeouts cost twice).
 RETRY_COST = 5
 TIMEOUT_RETRY_COST = 10
 
 
-class Failure(NamedTuple):
-    """Why a post failed, and what retrying it costs (0: not worth retrying)."""
+@dataclass(frozen=True, slots=True)
+class PostOutcome:
+    """One connection's outcome: ``status`` sent, gone or failed; a failure's ``reason``, and what retrying it
+    costs (``retry_cost`` 0: not worth retrying). ``throttled`` marks AWS's 429: slow down, then try again."""
 
-    reason: str
+    status: Literal["sent", "gone", "failed"]
+    reason: str = ""
     retry_cost: int = 0
+    throttled: bool = False
+
+    @property
+    def retryable(self) -> bool:
+        return self.retry_cost > 0
 
 
-def from_botocore(error: Exception) -> _Gone | str:
-    """``GONE`` for a 410, else the reason botocore's error gives (code and HTTP status)."""
+SENT = PostOutcome("sent")
+GONE = PostOutcome("gone")
+
+
+def failed(reason: str, retry_cost: int = 0, *, throttled: bool = False) -> PostOutcome:
+    """A failure with its reason (AWS's error code and HTTP status, as botocore names them)."""
+    return PostOutcome("failed", reason, retry_cost, throttled)
+
+
+def from_botocore(error: Exception) -> PostOutcome:
+    """``GONE`` for a 410, else a failure named as botocore names it."""
     from botocore.exceptions import ClientError
 
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code") or "Error"
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code == "GoneException" or status == 410:
-            return GONE
-        return f"{code} (HTTP {status})"
-    return f"{type(error).__name__}: {error}"
+    if not isinstance(error, ClientError):
+        return failed(f"{type(error).__name__}: {error}")
+    code = error.response.get("Error", {}).get("Code") or "Error"
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code == "GoneException" or status == 410:
+        return GONE
+    return _failure(code, status)
 
 
-def from_http_answer(status: int, error_type: str | None, body: bytes) -> _Gone | Failure:
+def from_http_answer(status: int, error_type: str | None, body: bytes) -> PostOutcome:
     """A non-2xx answer: gone, or a failure named as botocore names it; 429 and 5xx may be retried."""
     if status == 410:
         return GONE
     code = _error_code(error_type, body)
     if code == "GoneException":
         return GONE
-    retry_cost = RETRY_COST if status == 429 or status >= 500 else 0
-    return Failure(f"{code} (HTTP {status})", retry_cost)
+    return _failure(code, status)
 
 
-def from_transport_error(error: BaseException, url: str) -> Failure:
+def from_transport_error(error: BaseException, url: str) -> PostOutcome:
     """No answer: timeouts and broken connections may be retried; anything else is reported as it is."""
     from websockets_app.backends import http_pool
 
     if isinstance(error, http_pool.ConnectTimeout):
-        return Failure(f'ConnectTimeoutError: Connect timeout on endpoint URL: "{url}"', TIMEOUT_RETRY_COST)
+        return failed(f'ConnectTimeoutError: Connect timeout on endpoint URL: "{url}"', TIMEOUT_RETRY_COST)
     if isinstance(error, TimeoutError):
-        return Failure(f'ReadTimeoutError: Read timeout on endpoint URL: "{url}"', TIMEOUT_RETRY_COST)
+        return failed(f'ReadTimeoutError: Read timeout on endpoint URL: "{url}"', TIMEOUT_RETRY_COST)
     if isinstance(error, http_pool.TransportError | ConnectionError):
-        return Failure(f'EndpointConnectionError: Could not connect to the endpoint URL: "{url}" ({error})', RETRY_COST)
-    return Failure(f"{type(error).__name__}: {error}")
+        return failed(f'EndpointConnectionError: Could not connect to the endpoint URL: "{url}" ({error})', RETRY_COST)
+    return failed(f"{type(error).__name__}: {error}")
 
 
-def is_stale_connection(error: BaseException) -> bool:
-    """A kept-alive connection the endpoint had closed (while the container was frozen, say): nothing was sent."""
-    from websockets_app.backends import http_pool
-
-    return isinstance(error, http_pool.Disconnected) and error.reused
+def _failure(code: str, status: int | None) -> PostOutcome:
+    throttled = status == 429
+    transient = throttled or (status is not None and status >= 500)
+    return failed(f"{code} (HTTP {status})", RETRY_COST if transient else 0, throttled=throttled)
 
 
 def _error_code(error_type: str | None, body: bytes) -> str:

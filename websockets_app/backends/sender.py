@@ -24,8 +24,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
-from websockets_app.backends import outcomes as management_errors
-from websockets_app.backends.outcomes import GONE, Failure
+from websockets_app.backends import outcomes
+from websockets_app.backends.outcomes import SENT, PostOutcome
 from websockets_app.backends.sigv4 import Credentials, sign_request
 
 if TYPE_CHECKING:
@@ -45,8 +45,6 @@ SUCCESS_REFUND = 1
 KEEPALIVE_SECONDS = 60
 # How long closing the pool may take.
 CLOSE_TIMEOUT_SECONDS = 5
-
-Outcome = Any  # None (sent), management_errors.GONE, or the reason it failed (str)
 
 
 class Post(NamedTuple):
@@ -158,20 +156,21 @@ class Sender:
         self._closes_at_exit = False
         self.budget = RetryBudget()
 
-    def post_all(self, posts: Sequence[Post], payload: bytes, options: SendOptions) -> list[Outcome]:
+    def post_all(self, posts: Sequence[Post], payload: bytes, options: SendOptions) -> list[PostOutcome]:
         """Post ``payload`` to every one of ``posts``; the outcomes in their order. Never raises for one post."""
         if not posts:
             return []
         try:
             credentials = self._frozen_credentials()
         except Exception as error:
-            return [management_errors.from_botocore(error)] * len(posts)
+            return [outcomes.from_botocore(error)] * len(posts)
         if credentials is None:
-            return ["NoCredentialsError: Unable to locate credentials"] * len(posts)
+            return [outcomes.failed("NoCredentialsError: Unable to locate credentials")] * len(posts)
         if _UNSAFE_IN_REQUEST.intersection(credentials.access_key + (credentials.token or "")):
-            return ["InvalidCredentials: the access key or session token holds characters a header cannot"] * len(posts)
+            reason = "InvalidCredentials: the access key or session token holds characters a header cannot"
+            return [outcomes.failed(reason)] * len(posts)
         if _UNSAFE_IN_REQUEST.intersection(options.region) or not options.region:
-            return [f"InvalidRegion: {options.region!r} cannot be signed for"] * len(posts)
+            return [outcomes.failed(f"InvalidRegion: {options.region!r} cannot be signed for")] * len(posts)
         job = self._post_all(posts, payload, credentials, options)
         return asyncio.run_coroutine_threadsafe(job, self._running_loop()).result()
 
@@ -220,7 +219,7 @@ class Sender:
 
     async def _post_all(
         self, posts: Sequence[Post], payload: bytes, credentials: Credentials, options: SendOptions
-    ) -> list[Outcome]:
+    ) -> list[PostOutcome]:
         batch = _Batch(
             pool=self._connection_pool(options.concurrency),
             payload=payload,
@@ -228,20 +227,20 @@ class Sender:
             credentials=credentials,
             options=options,
         )
-        outcomes: list[Outcome] = [None] * len(posts)
+        results: list[PostOutcome] = [SENT] * len(posts)
         pending = iter(enumerate(posts))
 
         async def work() -> None:
             for index, post in pending:
-                outcomes[index] = await self._post(batch, post)
+                results[index] = await self._post(batch, post)
 
         await asyncio.gather(*(work() for _ in range(min(options.concurrency, len(posts)))))
-        return outcomes
+        return results
 
-    async def _post(self, batch: _Batch, post: Post) -> Outcome:
+    async def _post(self, batch: _Batch, post: Post) -> PostOutcome:
         """One connection's outcome, after the retries it is worth; never raises."""
         if post.origin is None:
-            return f'InvalidEndpoint: Not a URL a request can be sent to: "{post.url}"'
+            return outcomes.failed(f'InvalidEndpoint: Not a URL a request can be sent to: "{post.url}"')
         content_length = f"Content-Length: {len(batch.payload)}\r\n\r\n".encode()
         attempt, retry_cost, stale_replaced, fresh_connection = 1, 0, False, False
         while True:
@@ -267,20 +266,17 @@ class Sender:
                 )
                 if answer.status < 300:
                     self.budget.give_back(retry_cost or SUCCESS_REFUND)
-                    return None
-                outcome = management_errors.from_http_answer(answer.status, answer.error_type, answer.body)
+                    return SENT
+                outcome = outcomes.from_http_answer(answer.status, answer.error_type, answer.body)
             except Exception as error:
-                if not stale_replaced and management_errors.is_stale_connection(error):
+                if not stale_replaced and _is_stale_connection(error):
                     # A pooled connection the endpoint closed meanwhile: once more on a new one, free of the budget.
                     stale_replaced = fresh_connection = True
                     continue
-                outcome = management_errors.from_transport_error(error, post.url)
-            if outcome is GONE:
-                return GONE
-            failure: Failure = outcome
-            retry_cost = failure.retry_cost
+                outcome = outcomes.from_transport_error(error, post.url)
+            retry_cost = outcome.retry_cost
             if not retry_cost or attempt >= batch.options.max_attempts or not self.budget.take(retry_cost):
-                return failure.reason
+                return outcome
             await self._sleep(random.random() * min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)))  # noqa: S311
             attempt += 1
 
@@ -300,6 +296,13 @@ class Sender:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+def _is_stale_connection(error: BaseException) -> bool:
+    """A kept-alive connection the endpoint had closed (while the container was frozen, say): nothing was sent."""
+    from websockets_app.backends.http_pool import Disconnected
+
+    return isinstance(error, Disconnected) and error.reused
 
 
 def _run(loop: asyncio.AbstractEventLoop) -> None:

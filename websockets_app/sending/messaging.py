@@ -25,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from websockets_app import aws_limits
-from websockets_app.backends.outcomes import GONE, from_botocore
+from websockets_app.backends.outcomes import from_botocore
 from websockets_app.backends.sender import Sender, SendOptions, connection_post
 from websockets_app.conf import aws_region, conf
 from websockets_app.exceptions import ConnectionNotReady, ManagementApiError, MessageTooLarge
@@ -186,9 +186,9 @@ def close_connection(session: WebSocketSession) -> bool:
         client.delete_connection(ConnectionId=session.connection_id)
         closed_now = True
     except Exception as error:
-        reason = from_botocore(error)
-        if reason is not GONE:
-            raise ManagementApiError(session.connection_id, reason) from error
+        outcome = from_botocore(error)
+        if outcome.status != "gone":
+            raise ManagementApiError(session.connection_id, outcome.reason) from error
         closed_now = False
     WebSocketSession.objects.filter(pk=session.pk).mark_closed(
         reason="Closed by the server." if closed_now else GONE_REASON
@@ -206,9 +206,9 @@ def connection_info(session: WebSocketSession) -> dict[str, Any] | None:
     try:
         response = client.get_connection(ConnectionId=session.connection_id)
     except Exception as error:
-        reason = from_botocore(error)
-        if reason is not GONE:
-            raise ManagementApiError(session.connection_id, reason) from error
+        outcome = from_botocore(error)
+        if outcome.status != "gone":
+            raise ManagementApiError(session.connection_id, outcome.reason) from error
         WebSocketSession.objects.filter(pk=session.pk).mark_closed(reason=GONE_REASON)
         session.connected = False
         return None
@@ -271,15 +271,15 @@ def _deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[
     # belong to a connection about to open, so it is not closed.
     connecting_since = timezone.now() - aws_limits.INTEGRATION_TIMEOUT
     for target, outcome in zip(ready, outcomes, strict=True):
-        if outcome is None:
+        if outcome.status == "sent":
             result.sent += 1
-        elif outcome is GONE and target.connected_at > connecting_since:
+        elif outcome.status == "gone" and target.connected_at > connecting_since:
             result.failed[target.connection_id] = MAYBE_CONNECTING_REASON
-        elif outcome is GONE:
+        elif outcome.status == "gone":
             result.gone.append(target.connection_id)
             gone_pks.append(target.pk)
         else:
-            result.failed[target.connection_id] = outcome
+            result.failed[target.connection_id] = outcome.reason
     if gone_pks:
         WebSocketSession.objects.filter(pk__in=gone_pks).mark_closed(reason=GONE_REASON)
     if result.failed:
