@@ -100,7 +100,7 @@ def broadcast_reads(repeat: int) -> dict[str, tuple[float, float, float, str]]:
     from django.db.models import Q
 
     from websockets_app.models import WebSocketChannelMembership, WebSocketSession
-    from websockets_app.sending.messaging import TARGET_FIELDS
+    from websockets_app.sending.delivery import TARGET_FIELDS
 
     members = WebSocketChannelMembership.objects.filter(channel_name=CHANNEL).values("session_id")
     ways = {

@@ -36,9 +36,9 @@ def main() -> None:
 
     settings.DEBUG = False  # no query log growing over thousands of broadcasts
 
-    from websockets_app.testing.connections_api import StubConnection, management_api_stub
+    from websockets_app.testing.connections_api import StubConnection, connections_api_stub
 
-    stub = management_api_stub()
+    stub = connections_api_stub()
     settings.WEBSOCKETS = {
         **settings.WEBSOCKETS,
         "ENDPOINT_URL": f"{stub.url}/bench",

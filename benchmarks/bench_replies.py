@@ -68,13 +68,13 @@ def serve_and_measure(requests: int, blocks: int) -> tuple[dict[str, list[float]
 
     call_command("migrate", "--noinput", verbosity=0)
     management_requests = [0]
-    answer = emulator_app.handle_management_request
+    answer = emulator_app.answer_connections_request
 
     async def counting(*args: Any, **kwargs: Any) -> Any:
         management_requests[0] += 1
         return await answer(*args, **kwargs)
 
-    emulator_app.handle_management_request = counting
+    emulator_app.answer_connections_request = counting
     sock = server.bind("127.0.0.1", 0)
     app = server.build_app(sock)
     server.point_django_at(app)

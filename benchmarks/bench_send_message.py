@@ -142,7 +142,7 @@ def main() -> None:
         certificate, ca_file = throwaway_certificate(Path(directory)) if args.tls else (None, None)
         with stub_endpoint(args.latency_ms, STAGE, certificate) as endpoint:
             setup_django(Path(directory) / "bench.sqlite3")
-            from websockets_app.sending import messaging
+            from websockets_app.sending import delivery
 
             if args.concurrency:
                 from django.conf import settings
@@ -152,7 +152,7 @@ def main() -> None:
                 trust(ca_file)
             for connections in args.connections:
                 run(connections, args.latency_ms, args.repeat, endpoint, ca_file)
-            messaging._sender.close()
+            delivery._sender.close()
 
 
 if __name__ == "__main__":

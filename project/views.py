@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from websockets_app.channels.broadcasting import broadcast
 from websockets_app.exceptions import RejectEvent
-from websockets_app.models import validate_channel_name
+from websockets_app.validators import validate_channel_name
 from websockets_app.views import WebSocketView
 from websockets_app.websocket_url import websocket_url
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from websockets_app.emulator.asgi_events import ACCOUNT_ID, request_time
+from websockets_app.emulator.asgi_events import ACCOUNT_ID
+from websockets_app.events.shapes import request_time
 from websockets_app.testing.events import (
     API_ID,
     CONNECTED_AT,

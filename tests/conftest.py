@@ -2,8 +2,8 @@ import pytest
 
 from websockets_app.testing import WebSocketTestClient, keep_test_database_connection
 
-# The management_api fixture: moto's @connections API answering 410/413/429 as AWS does; the docs' example projects.
-pytest_plugins = ["tests.management_api", "tests.docs_examples"]
+# The connections_api fixture: moto's @connections API answering 410/413/429 as AWS does; the docs' example projects.
+pytest_plugins = ["tests.connections_api", "tests.docs_examples"]
 
 
 @pytest.fixture
@@ -43,9 +43,9 @@ def websocket_client(db):
 def _close_the_sender():
     """The container's sender outlives every test; its connections are closed at the end of the run."""
     yield
-    from websockets_app.sending import messaging
+    from websockets_app.sending import delivery
 
-    messaging._sender.close()
+    delivery._sender.close()
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,8 @@ from websockets_app.backends.sender import Sender
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
 from websockets_app.emulator.parity import AWS_PARITY, Parity
 from websockets_app.emulator.server import BackgroundServer, bind, build_app, emulator_settings
-from websockets_app.sending import messaging
+from websockets_app.sending import connections as sending_connections
+from websockets_app.sending import delivery
 
 Call = tuple[dict[str, Any], Any]
 
@@ -82,9 +83,9 @@ def running_emulator(
     earlier (moto's placeholders, say) would be refused by the emulator, which checks signatures against this
     process's credentials, and an earlier test's throttling would have spent the sender's retry budget.
     """
-    messaging._boto3_session.cache_clear()
-    messaging._clients.clear()
-    previous_sender, messaging._sender = messaging._sender, Sender()
+    sending_connections._boto3_session.cache_clear()
+    sending_connections._clients.clear()
+    previous_sender, delivery._sender = delivery._sender, Sender()
     sock = bind("127.0.0.1", 0)
     app = build_app(sock, lambda_handler=handler, limits=limits, parity=parity, workers=16)
     settings.WEBSOCKETS = {**settings.WEBSOCKETS, **emulator_settings(app)}
@@ -95,8 +96,8 @@ def running_emulator(
         # Invocations still running (a $disconnect announcing a departure, say) finish first: one posting through
         # the sender when its loop stops would wait forever, its database connection open.
         app.integration.executor.shutdown(wait=True)
-        messaging._sender.close()
-        messaging._sender = previous_sender
+        delivery._sender.close()
+        delivery._sender = previous_sender
 
 
 def signed_request(method: str, url: str, data: bytes = b"") -> urllib.request.Request:

@@ -88,13 +88,13 @@ def test_saving_does_not_provision_for_staff_without_the_permission(on_lambda, r
 
 
 @pytest.fixture
-def alices_connection(lambda_handler, django_user_model, management_api):
+def alices_connection(lambda_handler, django_user_model, connections_api):
     alice = django_user_model.objects.create_user("alice")
     browser = Client()
     browser.force_login(alice)
     event = connect_event(connection_id="alice=", cookies={"sessionid": browser.cookies["sessionid"].value})
     assert lambda_handler(event, None)["statusCode"] == 200
-    management_api.open("alice=")
+    connections_api.open("alice=")
     return WebSocketSession.objects.get()
 
 
@@ -117,7 +117,7 @@ def test_connections_cannot_be_added_in_the_admin(django_user_model):
     assert operator.get("/admin/websockets_app/websocketsession/add/").status_code == 403
 
 
-def test_an_operator_can_close_connections(alices_connection, django_user_model, management_api):
+def test_an_operator_can_close_connections(alices_connection, django_user_model, connections_api):
     operator = staff(django_user_model, "view_websocketsession", "change_websocketsession")
 
     assert action_choices(operator, "/admin/websockets_app/websocketsession/") == ["close_connections"]
@@ -128,7 +128,7 @@ def test_an_operator_can_close_connections(alices_connection, django_user_model,
     )
 
     assert [str(m) for m in response.context["messages"]] == ["Closed 1 connection(s)."]
-    assert management_api.requests == [("DELETE", f"{ENDPOINT}/@connections/alice=")]
+    assert connections_api.requests == [("DELETE", f"{ENDPOINT}/@connections/alice=")]
     assert WebSocketSession.objects.get().connected is False
 
 

@@ -12,7 +12,7 @@ from django.db import connection, connections
 from tests.aws_events import STAGE, connect_event, disconnect_event, message_event
 from tests.websocket_views import SlowConnectView
 from websockets_app.models import WebSocketSession
-from websockets_app.testing.connections_api import StubConnection, management_api_stub
+from websockets_app.testing.connections_api import StubConnection, connections_api_stub
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -57,7 +57,7 @@ def test_shuffled_lifecycles_lose_and_duplicate_nothing(lambda_handler, no_rate_
 
 def test_broadcasts_interleaved_with_connects_and_disconnects(lambda_handler, settings):
     """Sends read rows that other threads are opening and closing: each lands once, on a connected row."""
-    stub = management_api_stub()
+    stub = connections_api_stub()
     settings.WEBSOCKETS = {
         "CONNECT_RATE_LIMIT_PER_IP": None,
         "CONNECT_RATE_LIMIT_PER_USER": None,

@@ -18,7 +18,7 @@ OLD_PATHS = {
     "websockets_app.http_pool": "websockets_app.backends.http_pool",
     "websockets_app.sigv4": "websockets_app.backends.sigv4",
     "websockets_app.management_errors": "websockets_app.backends.outcomes",
-    "websockets_app.messaging": "websockets_app.sending.messaging",
+    "websockets_app.messaging": "websockets_app.sending",
     "websockets_app.broadcast_tasks": "websockets_app.sending.batches",
     "websockets_app.send_capacity": "websockets_app.sending.capacity",
     "websockets_app.encoding": "websockets_app.sending.encoding",

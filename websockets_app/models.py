@@ -4,35 +4,19 @@ A ``WebSocketSession`` row is the only memory a connection has between Lambda in
 cookie on ``$connect`` only, so the user found then is stored here and restored for every later event.
 """
 
-import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
 from websockets_app.conf import conf
-from websockets_app.provisioning.desired import ROUTE_KEY_PATTERN
+from websockets_app.validators import django_path_validator, route_key_validator, validate_channel_name
 
 if TYPE_CHECKING:
-    from websockets_app.sending.messaging import SendResult
-
-CHANNEL_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
-
-
-def validate_channel_name(name: object) -> str:
-    """Channel names travel in URLs and logs: keep them to 1-128 letters, digits, '-', '_' and '.'."""
-    if not isinstance(name, str) or not CHANNEL_NAME_RE.fullmatch(name):
-        raise ValidationError("Invalid channel: use 1 to 128 letters, digits, '-', '_' or '.'.", code="invalid")
-    return name
-
-
-# Custom route keys as API Gateway accepts them ("$" keys are reserved for the built-in routes).
-route_key_validator = RegexValidator(f"^{ROUTE_KEY_PATTERN}$", "Use 1 to 128 letters, digits, '_', '.', ':' or '-'.")
-django_path_validator = RegexValidator(r"^(/[^\s]*)?$", "Give a Django path starting with '/', or leave it empty.")
+    from websockets_app.sending.delivery import SendResult
 
 # last_seen_at is written at most once per this interval (one query saved on most messages), so it may lag the
 # last message by up to this much; the cleanup allows for it before calling a connection idle.
@@ -124,13 +108,13 @@ class WebSocketSession(models.Model):
 
     def close(self) -> bool:
         """Disconnect from the server side; False when it was already gone. The row is marked closed."""
-        from websockets_app.sending.messaging import close_connection
+        from websockets_app.sending.connections import close_connection
 
         return close_connection(self)
 
     def info(self) -> dict[str, Any] | None:
         """The management API's connection info, or None (and the row marked closed) when it is gone."""
-        from websockets_app.sending.messaging import connection_info
+        from websockets_app.sending.connections import connection_info
 
         return connection_info(self)
 

@@ -41,14 +41,15 @@ from websockets_app.events.translation import (
     source_ip,
 )
 from websockets_app.exceptions import InvalidMessageId, RejectEvent
-from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession, validate_channel_name
+from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession
 from websockets_app.security.identity import end_connection, identity_binding, identity_holds
 from websockets_app.security.origins import origin_allowed
 from websockets_app.security.permissions import Requirement, has_permissions
 from websockets_app.security.rate_limits import client_address_identity, within_limit
 from websockets_app.security.tokens import redeem_connect_token
-from websockets_app.sending.messaging import connecting
+from websockets_app.sending.delivery import connecting
 from websockets_app.signals import websocket_connected, websocket_disconnected, websocket_message
+from websockets_app.validators import is_whole_number, validate_channel_name
 
 __all__ = ("WebSocketView",)
 
@@ -395,15 +396,14 @@ class WebSocketView(ChannelActions, View):
         context = self.event["requestContext"]
         status_code = context.get("disconnectStatusCode")
         reason = context.get("disconnectReason")
-        valid_code = isinstance(status_code, int) and not isinstance(status_code, bool) and 0 <= status_code < 65536
         return {
-            "status_code": status_code if valid_code else None,
+            "status_code": status_code if is_whole_number(status_code, 0, 65535) else None,
             "reason": reason.replace("\x00", "") if isinstance(reason, str) else "",
         }
 
 
 # Actions WebSocketView answers itself (and subclasses may override).
-BUILT_IN_ACTIONS = frozenset({"heartbeat", "history", "presence"})
+BUILT_IN_ACTIONS = frozenset({"heartbeat", *ChannelActions.ACTIONS})
 
 
 @cache
@@ -447,6 +447,6 @@ def _frame(status: int, frame: str, *, logged: bool = False) -> HttpResponse:
 
 
 def _epoch_millis(value: Any) -> datetime | None:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**14:
+    if is_whole_number(value, 1, 10**14 - 1):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     return None

@@ -87,6 +87,6 @@ def trust(ca_file: str) -> None:
     import ssl
 
     from websockets_app.backends.sender import Sender
-    from websockets_app.sending import messaging
+    from websockets_app.sending import delivery
 
-    messaging._sender = Sender(ssl_context=ssl.create_default_context(cafile=ca_file))
+    delivery._sender = Sender(ssl_context=ssl.create_default_context(cafile=ca_file))

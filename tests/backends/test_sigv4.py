@@ -123,7 +123,7 @@ def test_an_endpoint_a_request_cannot_be_written_for_has_no_origin(endpoint):
 
 
 @pytest.mark.django_db
-def test_credentials_come_from_botocores_chain_and_are_refreshed_when_they_expire(management_api, monkeypatch):
+def test_credentials_come_from_botocores_chain_and_are_refreshed_when_they_expire(connections_api, monkeypatch):
     """Each send asks botocore's credentials for a frozen set, which refreshes them once they are about to expire."""
     issued = iter(["AKIDFIRST", "AKIDSECOND"])
     secret = os.environ["AWS_SECRET_ACCESS_KEY"]  # the one the endpoint verifies with
@@ -141,11 +141,11 @@ def test_credentials_come_from_botocores_chain_and_are_refreshed_when_they_expir
     }
     chain = RefreshableCredentials.create_from_metadata(expired, refresh_using=refresh, method="sts-assume-role")
     monkeypatch.setattr(Session, "get_credentials", lambda self: chain)
-    management_api.open("A=")
+    connections_api.open("A=")
     session = WebSocketSession.objects.create(
         connection_id="A=", api_id=API_ID, stage=STAGE, connected_at=datetime.now(UTC) - timedelta(minutes=5)
     )
 
     assert (session.send_message("one").sent, session.send_message("two").sent) == (1, 1)
-    assert management_api.access_keys == ["AKIDFIRST", "AKIDSECOND"]
-    assert management_api.received("A=") == b"onetwo"
+    assert connections_api.access_keys == ["AKIDFIRST", "AKIDSECOND"]
+    assert connections_api.received("A=") == b"onetwo"

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from websockets_app.channels.broadcasting import broadcast
-from websockets_app.channels.history import MAX_DATA_BYTES, matches_channel
+from websockets_app.channels.history import MAX_DATA_BYTES
+from websockets_app.channels.patterns import matches_channel
 from websockets_app.cleanup import clear_sessions
 from websockets_app.exceptions import MessageTooLarge
 from websockets_app.models import ApiGateway, ChannelMessage, ChannelSequence
@@ -280,3 +281,14 @@ def test_clear_websocket_sessions_says_how_much_history_it_deleted(websocket_cli
     call_command("clearWebSocketSessions", stdout=out)
     assert out.getvalue().splitlines()[-1] == "Deleted 2 channel history message(s) past retention."
     assert kept("room-1") == [3]
+
+
+def test_every_action_the_channel_mixin_answers_is_a_built_in_action():
+    from websockets_app.channels.actions import ChannelActions
+    from websockets_app.views import BUILT_IN_ACTIONS
+
+    public = {
+        name for name in vars(ChannelActions) if not name.startswith("_") and callable(vars(ChannelActions)[name])
+    }
+    assert public == set(ChannelActions.ACTIONS) == {"history", "presence"}
+    assert {"heartbeat", "history", "presence"} == BUILT_IN_ACTIONS

@@ -14,7 +14,7 @@ from django.db import connection, connections
 from tests.aws_events import STAGE, connect_event, message_event
 from websockets_app.channels.history import replay_frame
 from websockets_app.models import ChannelMessage
-from websockets_app.testing.connections_api import StubConnection, management_api_stub
+from websockets_app.testing.connections_api import StubConnection, connections_api_stub
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -28,7 +28,7 @@ TOTAL = SPEAKERS * MESSAGES_EACH
 
 @pytest.fixture
 def stub(settings):
-    stub = management_api_stub()
+    stub = connections_api_stub()
     settings.WEBSOCKETS = {
         **settings.WEBSOCKETS,
         "CONNECT_RATE_LIMIT_PER_IP": None,

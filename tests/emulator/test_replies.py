@@ -24,13 +24,13 @@ def emulator(settings, lambda_handler):
 def management_requests(monkeypatch):
     """Every request the emulator's @connections API answers, by method."""
     seen: list[str] = []
-    answer = emulator_app.handle_management_request
+    answer = emulator_app.answer_connections_request
 
     async def counting(registry, *, method, **kwargs):
         seen.append(method)
         return await answer(registry, method=method, **kwargs)
 
-    monkeypatch.setattr(emulator_app, "handle_management_request", counting)
+    monkeypatch.setattr(emulator_app, "answer_connections_request", counting)
     return seen
 
 

@@ -142,7 +142,7 @@ def test_a_page_of_another_site_cannot_post_to_a_connection(
 ):
     """Either defence stops the drive-by: the browser rule (it answers first), and SigV4 without it."""
     if defence == "the signature alone":
-        monkeypatch.setattr(emulator_app, "management_refusal", lambda scope, own_host: None)
+        monkeypatch.setattr(emulator_app, "browser_refusal", lambda scope, own_host: None)
     websocket, connection_id = victim
     target = f"http://{emulator.app.api.domain_name}/{emulator.app.api.stage}/@connections/{connection_id}"
     options = "{method: 'POST', mode: 'no-cors', body: 'pwned', headers: {'Content-Type': 'text/plain'}}"

@@ -54,9 +54,9 @@ OPEN = (True, "")
 CLOSED = (False, LOGIN_ENDED_REASON)
 
 
-def test_logout_closes_the_connections_opened_with_that_session_only(lambda_handler, management_api, alice):
+def test_logout_closes_the_connections_opened_with_that_session_only(lambda_handler, connections_api, alice):
     laptop, phone = logged_in_browser(alice), logged_in_browser(alice)
-    management_api.open("laptop-1=", "laptop-2=", "phone=")
+    connections_api.open("laptop-1=", "laptop-2=", "phone=")
     connect(lambda_handler, "laptop-1=", laptop)
     connect(lambda_handler, "laptop-2=", laptop)
     connect(lambda_handler, "phone=", phone)
@@ -64,7 +64,7 @@ def test_logout_closes_the_connections_opened_with_that_session_only(lambda_hand
     laptop.logout()
 
     assert states() == {"laptop-1=": CLOSED, "laptop-2=": CLOSED, "phone=": OPEN}
-    assert sorted(management_api.requests) == [
+    assert sorted(connections_api.requests) == [
         ("DELETE", f"{ENDPOINT}/@connections/laptop-1="),
         ("DELETE", f"{ENDPOINT}/@connections/laptop-2="),
     ]
@@ -72,9 +72,9 @@ def test_logout_closes_the_connections_opened_with_that_session_only(lambda_hand
     assert whoami(lambda_handler, "phone=") == {"user": "alice"}
 
 
-def test_a_password_change_closes_every_connection_of_the_user(lambda_handler, management_api, alice):
+def test_a_password_change_closes_every_connection_of_the_user(lambda_handler, connections_api, alice):
     bob = get_user_model().objects.create_user("bob")
-    management_api.open("a-1=", "a-2=", "b=")
+    connections_api.open("a-1=", "a-2=", "b=")
     connect(lambda_handler, "a-1=", logged_in_browser(alice))
     connect(lambda_handler, "a-2=", logged_in_browser(alice))
     connect(lambda_handler, "b=", logged_in_browser(bob))
@@ -83,24 +83,24 @@ def test_a_password_change_closes_every_connection_of_the_user(lambda_handler, m
     alice.save()
 
     assert states() == {"a-1=": CLOSED, "a-2=": CLOSED, "b=": OPEN}
-    assert sorted(management_api.requests) == [
+    assert sorted(connections_api.requests) == [
         ("DELETE", f"{ENDPOINT}/@connections/a-1="),
         ("DELETE", f"{ENDPOINT}/@connections/a-2="),
     ]
 
 
-def test_deactivation_closes_every_connection_of_the_user(lambda_handler, management_api, alice):
-    management_api.open("a=")
+def test_deactivation_closes_every_connection_of_the_user(lambda_handler, connections_api, alice):
+    connections_api.open("a=")
     connect(lambda_handler, "a=", logged_in_browser(alice))
 
     alice.is_active = False
     alice.save(update_fields=["is_active"])
 
     assert states() == {"a=": CLOSED}
-    assert management_api.requests == [("DELETE", f"{ENDPOINT}/@connections/a=")]
+    assert connections_api.requests == [("DELETE", f"{ENDPOINT}/@connections/a=")]
 
 
-def test_a_login_elsewhere_leaves_the_connections_open(lambda_handler, management_api, alice):
+def test_a_login_elsewhere_leaves_the_connections_open(lambda_handler, connections_api, alice):
     connect(lambda_handler, "a=", logged_in_browser(alice))
 
     assert Client().login(username="alice", password="old password")  # saves last_login only
@@ -108,7 +108,7 @@ def test_a_login_elsewhere_leaves_the_connections_open(lambda_handler, managemen
     alice.save()
 
     assert states() == {"a=": OPEN}
-    assert management_api.requests == []
+    assert connections_api.requests == []
     assert whoami(lambda_handler, "a=") == {"user": "alice"}
 
 
@@ -119,14 +119,14 @@ def test_a_login_elsewhere_leaves_the_connections_open(lambda_handler, managemen
         pytest.param({"is_active": False}, id="deactivated"),
     ],
 )
-def test_every_event_checks_the_login_even_when_no_signal_was_sent(lambda_handler, management_api, alice, change):
-    management_api.open("a=")
+def test_every_event_checks_the_login_even_when_no_signal_was_sent(lambda_handler, connections_api, alice, change):
+    connections_api.open("a=")
     connect(lambda_handler, "a=", logged_in_browser(alice))
     get_user_model().objects.filter(pk=alice.pk).update(**change)
 
     assert whoami(lambda_handler, "a=") == ENDED
     assert states() == {"a=": CLOSED}
-    assert management_api.requests == [("DELETE", f"{ENDPOINT}/@connections/a=")]
+    assert connections_api.requests == [("DELETE", f"{ENDPOINT}/@connections/a=")]
 
 
 def test_the_check_reads_only_the_named_user_columns(lambda_handler, alice):
@@ -147,35 +147,35 @@ def test_a_rotated_secret_key_keeps_the_connection(lambda_handler, settings, ali
     assert whoami(lambda_handler, "a=") == {"user": "alice"}
 
 
-def test_a_forged_binding_is_refused(lambda_handler, management_api, alice):
+def test_a_forged_binding_is_refused(lambda_handler, connections_api, alice):
     connect(lambda_handler, "a=", logged_in_browser(alice))
     WebSocketSession.objects.update(session_auth_hash="0" * 64)
 
     assert whoami(lambda_handler, "a=") == ENDED
 
 
-def test_a_user_assigned_to_an_anonymous_connection_is_not_taken_on(lambda_handler, management_api, alice):
+def test_a_user_assigned_to_an_anonymous_connection_is_not_taken_on(lambda_handler, connections_api, alice):
     connect(lambda_handler, "anon=")
     WebSocketSession.objects.update(user=alice)
 
     assert whoami(lambda_handler, "anon=") == ENDED
 
 
-def test_logging_out_ends_the_connection_a_token_of_that_session_opened(lambda_handler, management_api, alice):
+def test_logging_out_ends_the_connection_a_token_of_that_session_opened(lambda_handler, connections_api, alice):
     site = logged_in_browser(alice)
     token = site.post("/websockets/connect-token/").json()["token"]
-    management_api.open("t=")
+    connections_api.open("t=")
     connect(lambda_handler, "t=", query={"token": token})
     assert whoami(lambda_handler, "t=") == {"user": "alice"}
 
     site.logout()
 
     assert states() == {"t=": CLOSED}
-    assert management_api.requests == [("DELETE", f"{ENDPOINT}/@connections/t=")]
+    assert connections_api.requests == [("DELETE", f"{ENDPOINT}/@connections/t=")]
 
 
-def test_close_user_connections_logs_the_user_out_everywhere(lambda_handler, management_api, alice):
-    management_api.open("a-1=", "a-2=", "anon=")
+def test_close_user_connections_logs_the_user_out_everywhere(lambda_handler, connections_api, alice):
+    connections_api.open("a-1=", "a-2=", "anon=")
     connect(lambda_handler, "a-1=", logged_in_browser(alice))
     connect(lambda_handler, "a-2=", logged_in_browser(alice))
     connect(lambda_handler, "anon=")
@@ -184,15 +184,15 @@ def test_close_user_connections_logs_the_user_out_everywhere(lambda_handler, man
     assert close_user_connections(alice) == 0
 
     assert states() == {"a-1=": CLOSED, "a-2=": CLOSED, "anon=": OPEN}
-    assert sorted(management_api.requests) == [
+    assert sorted(connections_api.requests) == [
         ("DELETE", f"{ENDPOINT}/@connections/a-1="),
         ("DELETE", f"{ENDPOINT}/@connections/a-2="),
     ]
 
 
-def test_a_connection_aws_cannot_close_is_still_closed_in_the_table(lambda_handler, management_api, alice, caplog):
-    management_api.open("a=")
-    management_api.fail("a=", 403)
+def test_a_connection_aws_cannot_close_is_still_closed_in_the_table(lambda_handler, connections_api, alice, caplog):
+    connections_api.open("a=")
+    connections_api.fail("a=", 403)
     connect(lambda_handler, "a=", logged_in_browser(alice))
 
     assert close_user_connections(alice) == 1

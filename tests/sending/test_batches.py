@@ -49,8 +49,8 @@ def on_lambda(monkeypatch):
 
 
 @pytest.fixture
-def seven_open(management_api):
-    management_api.open(*IDS)
+def seven_open(connections_api):
+    connections_api.open(*IDS)
     return [
         WebSocketSession.objects.create(connection_id=cid, api_id=API_ID, stage=STAGE, connected_at=ESTABLISHED).pk
         for cid in IDS
@@ -73,14 +73,14 @@ def queue_batch(session_pks: list[int], on_lambda: list[dict]) -> dict:
     return on_lambda.pop()
 
 
-def posted(management_api) -> list[str]:
-    return sorted(url.rsplit("/", 1)[1] for _method, url in management_api.requests)
+def posted(connections_api) -> list[str]:
+    return sorted(url.rsplit("/", 1)[1] for _method, url in connections_api.requests)
 
 
 def test_a_retried_batch_never_posts_again_to_connections_it_reached(
-    management_api, seven_open, on_lambda, monkeypatch
+    connections_api, seven_open, on_lambda, monkeypatch
 ):
-    management_api.backend.delete_connection(connection_id="c4=")  # gone: closing its row is the second chunk's write
+    connections_api.backend.delete_connection(connection_id="c4=")  # gone: closing its row is the second chunk's write
     event = queue_batch(seven_open, on_lambda)
     real_mark_closed = WebSocketSessionQuerySet.mark_closed
     failures = [OperationalError("server closed the connection unexpectedly")]
@@ -94,16 +94,16 @@ def test_a_retried_batch_never_posts_again_to_connections_it_reached(
 
     with pytest.raises(OperationalError):
         deliver(event, LambdaContext(30_000), monkeypatch)
-    assert posted(management_api) == IDS[:6]  # two chunks of three, then the failure
+    assert posted(connections_api) == IDS[:6]  # two chunks of three, then the failure
     retried = deliver(event, LambdaContext(30_000), monkeypatch)  # Lambda's retry of the failed invocation
 
     assert retried == {"sent": 1, "gone": [], "failed": {}, "queued": 0}
-    assert posted(management_api) == IDS  # each connection exactly once, over both invocations
-    assert [management_api.received(cid) for cid in IDS] == [b"hi"] * 4 + [None] + [b"hi"] * 2
+    assert posted(connections_api) == IDS  # each connection exactly once, over both invocations
+    assert [connections_api.received(cid) for cid in IDS] == [b"hi"] * 4 + [None] + [b"hi"] * 2
 
 
 def test_a_batch_running_out_of_time_hands_the_rest_on_and_nothing_is_lost(
-    management_api, seven_open, on_lambda, monkeypatch
+    connections_api, seven_open, on_lambda, monkeypatch
 ):
     event = queue_batch(seven_open, on_lambda)
 
@@ -111,7 +111,7 @@ def test_a_batch_running_out_of_time_hands_the_rest_on_and_nothing_is_lost(
     first = deliver(event, LambdaContext(30_000, 30_000, 30_000, 1_000), monkeypatch)
 
     assert first == {"sent": 6, "gone": [], "failed": {}, "queued": 1}
-    assert posted(management_api) == IDS[:6]
+    assert posted(connections_api) == IDS[:6]
     [continuation] = on_lambda
     assert continuation["task_path"] == "websockets_app.sending.batches.send_batch"
     assert continuation["args"] == [seven_open[6:], event["args"][1]]
@@ -123,18 +123,18 @@ def test_a_batch_running_out_of_time_hands_the_rest_on_and_nothing_is_lost(
         "failed": {},
         "queued": 0,
     }
-    assert posted(management_api) == IDS
-    assert [management_api.received(cid) for cid in IDS] == [b"hi"] * 7
+    assert posted(connections_api) == IDS
+    assert [connections_api.received(cid) for cid in IDS] == [b"hi"] * 7
 
 
 def test_a_duplicate_delivery_sends_nothing_while_the_first_holds_the_batch(
-    management_api, seven_open, on_lambda, monkeypatch
+    connections_api, seven_open, on_lambda, monkeypatch
 ):
     event = queue_batch(seven_open, on_lambda)
     BroadcastBatch.objects.create(id=event["kwargs"]["batch_id"], claimed_until=timezone.now() + timedelta(seconds=20))
 
     assert deliver(event, LambdaContext(30_000), monkeypatch) == {"sent": 0, "gone": [], "failed": {}, "queued": 7}
-    assert management_api.requests == []
+    assert connections_api.requests == []
 
 
 def test_the_batch_size_is_what_the_sender_sends_in_25_seconds_at_the_functions_memory(monkeypatch):

@@ -14,8 +14,8 @@ from tests.aws_events import API_ID, REGION, STAGE
 from websockets_app.backends import sender
 from websockets_app.exceptions import ConnectionNotReady, ManagementApiError, MessageTooLarge
 from websockets_app.models import WebSocketSession
-from websockets_app.sending import messaging
-from websockets_app.sending.messaging import GONE_REASON, NOT_READY_REASON, SendResult, connecting
+from websockets_app.sending import connections, delivery, messaging
+from websockets_app.sending.delivery import GONE_REASON, NOT_READY_REASON, SendResult, connecting
 
 pytestmark = pytest.mark.django_db
 
@@ -37,56 +37,56 @@ def is_connected(connection_id: str) -> bool:
 # Unicast, channels, endpoints.
 
 
-def test_a_session_sends_json_to_its_own_connection(management_api):
-    management_api.open("A=")
+def test_a_session_sends_json_to_its_own_connection(connections_api):
+    connections_api.open("A=")
     result = make_session("A=").send_message({"type": "hello", "n": 1})
     assert result == SendResult(sent=1)
-    assert management_api.received("A=") == b'{"type":"hello","n":1}'
-    assert management_api.requests == [("POST", f"{ENDPOINT}/@connections/A=")]
+    assert connections_api.received("A=") == b'{"type":"hello","n":1}'
+    assert connections_api.requests == [("POST", f"{ENDPOINT}/@connections/A=")]
 
 
-def test_a_channel_send_reaches_its_connected_rows_only(management_api):
-    management_api.open("A=", "B=", "C=", "D=")
+def test_a_channel_send_reaches_its_connected_rows_only(connections_api):
+    connections_api.open("A=", "B=", "C=", "D=")
     make_session("A=")
     make_session("B=")
     make_session("C=", channel_name="other")
     make_session("D=", connected=False)
     result = WebSocketSession.objects.filter(channel_name="room").send_message("hi")
     assert result == SendResult(sent=2)
-    assert [management_api.received(c) for c in ("A=", "B=", "C=", "D=")] == [b"hi", b"hi", b"", b""]
+    assert [connections_api.received(c) for c in ("A=", "B=", "C=", "D=")] == [b"hi", b"hi", b"", b""]
 
 
-def test_a_channel_joined_at_runtime_is_sent_to_like_the_connect_time_one(management_api):
-    management_api.open("A=", "B=", "C=")
+def test_a_channel_joined_at_runtime_is_sent_to_like_the_connect_time_one(connections_api):
+    connections_api.open("A=", "B=", "C=")
     make_session("A=")
     make_session("B=", channel_name="lobby").join("room")
     make_session("C=", channel_name="lobby")
     assert WebSocketSession.objects.in_channel("room").send_message("hi") == SendResult(sent=2)
-    assert [management_api.received(c) for c in ("A=", "B=", "C=")] == [b"hi", b"hi", b""]
+    assert [connections_api.received(c) for c in ("A=", "B=", "C=")] == [b"hi", b"hi", b""]
 
 
-def test_each_connection_is_sent_through_the_api_it_came_from(management_api):
-    management_api.open("A=", "B=", "C=")
+def test_each_connection_is_sent_through_the_api_it_came_from(connections_api):
+    connections_api.open("A=", "B=", "C=")
     make_session("A=")
     make_session("B=", api_id="zz99yy88xx", stage="prod")
     make_session("C=", api_id="zz99yy88xx", stage="prod")
     result = WebSocketSession.objects.all().send_message("hi")
     assert result == SendResult(sent=3)
-    assert sorted(management_api.requests) == [
+    assert sorted(connections_api.requests) == [
         ("POST", f"{ENDPOINT}/@connections/A="),
         ("POST", f"https://zz99yy88xx.execute-api.{REGION}.amazonaws.com/prod/@connections/B="),
         ("POST", f"https://zz99yy88xx.execute-api.{REGION}.amazonaws.com/prod/@connections/C="),
     ]
 
 
-def test_the_endpoint_url_setting_overrides_the_api_endpoint_when_sending(management_api):
-    management_api.open("A=")
+def test_the_endpoint_url_setting_overrides_the_api_endpoint_when_sending(connections_api):
+    connections_api.open("A=")
     session = make_session("A=")
     override = f"https://custom0001.execute-api.{REGION}.amazonaws.com/live"
     with override_settings(WEBSOCKETS={"ENDPOINT_URL": override}):
         session.send_message("one")
     session.send_message("two")
-    assert management_api.requests == [
+    assert connections_api.requests == [
         ("POST", f"{override}/@connections/A="),
         ("POST", f"{ENDPOINT}/@connections/A="),
     ]
@@ -102,13 +102,13 @@ def test_without_a_region_or_endpoint_url_sending_says_what_to_set(monkeypatch):
 
 
 def test_clients_are_built_once_per_endpoint():
-    assert messaging._client_for(API_ID, STAGE) is messaging._client_for(API_ID, STAGE)
-    assert messaging._client_for(API_ID, STAGE) is not messaging._client_for(API_ID, "prod")
+    assert connections._client_for(API_ID, STAGE) is connections._client_for(API_ID, STAGE)
+    assert connections._client_for(API_ID, STAGE) is not connections._client_for(API_ID, "prod")
 
 
 def test_clients_use_standard_retries_a_pool_sized_to_the_concurrency_and_short_timeouts():
     with override_settings(WEBSOCKETS={"SEND_CONCURRENCY": 7, "SEND_CONNECT_TIMEOUT": 1, "SEND_READ_TIMEOUT": 3}):
-        config = messaging._client_for(API_ID, STAGE).meta.config
+        config = connections._client_for(API_ID, STAGE).meta.config
     assert (config.max_pool_connections, config.connect_timeout, config.read_timeout) == (7, 1, 3)
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
 
@@ -116,8 +116,8 @@ def test_clients_use_standard_retries_a_pool_sized_to_the_concurrency_and_short_
 # Gone, throttling, size, failures.
 
 
-def test_gone_connections_are_reported_and_closed_in_one_query(management_api):
-    management_api.open("A=", "C=")
+def test_gone_connections_are_reported_and_closed_in_one_query(connections_api):
+    connections_api.open("A=", "C=")
     for connection_id in ("A=", "B=", "C=", "D="):
         make_session(connection_id)
     with CaptureQueriesContext(connection) as queries:
@@ -132,58 +132,58 @@ def test_gone_connections_are_reported_and_closed_in_one_query(management_api):
     ]
 
 
-def test_a_session_found_gone_is_marked_closed(management_api):
+def test_a_session_found_gone_is_marked_closed(connections_api):
     session = make_session("A=")
     assert session.send_message("hi") == SendResult(gone=["A="])
     assert (session.connected, is_connected("A=")) == (False, False)
 
 
-def test_a_closed_session_is_reported_gone_without_a_request(management_api):
+def test_a_closed_session_is_reported_gone_without_a_request(connections_api):
     assert make_session("A=", connected=False).send_message("hi") == SendResult(gone=["A="])
-    assert management_api.requests == []
+    assert connections_api.requests == []
 
 
-def test_throttling_is_retried_with_bounded_backoff(management_api):
-    management_api.open("A=")
-    management_api.fail("A=", 429, 429)
+def test_throttling_is_retried_with_bounded_backoff(connections_api):
+    connections_api.open("A=")
+    connections_api.fail("A=", 429, 429)
     assert make_session("A=").send_message("hi") == SendResult(sent=1)
-    assert management_api.received("A=") == b"hi"
-    assert len(management_api.requests) == 3
-    assert len(management_api.sleeps) == 2
-    assert 0 <= management_api.sleeps[0] <= 1
-    assert 0 <= management_api.sleeps[1] <= 2
+    assert connections_api.received("A=") == b"hi"
+    assert len(connections_api.requests) == 3
+    assert len(connections_api.sleeps) == 2
+    assert 0 <= connections_api.sleeps[0] <= 1
+    assert 0 <= connections_api.sleeps[1] <= 2
 
 
-def test_throttling_that_outlasts_the_attempts_is_reported(management_api):
-    management_api.open("A=")
-    management_api.fail("A=", 429, 429, 429)
+def test_throttling_that_outlasts_the_attempts_is_reported(connections_api):
+    connections_api.open("A=")
+    connections_api.fail("A=", 429, 429, 429)
     result = make_session("A=").send_message("hi")
     assert result == SendResult(failed={"A=": "LimitExceededException (HTTP 429)"})
-    assert len(management_api.requests) == 3
+    assert len(connections_api.requests) == 3
     assert is_connected("A=")
 
 
-def test_messages_over_128_kb_are_refused_before_anything_is_sent(management_api):
-    management_api.open("A=")
+def test_messages_over_128_kb_are_refused_before_anything_is_sent(connections_api):
+    connections_api.open("A=")
     session = make_session("A=")
     assert session.send_message("x" * 128 * 1024) == SendResult(sent=1)
     with pytest.raises(MessageTooLarge, match=r"^The message is 131073 bytes; API Gateway accepts at most 131072"):
         session.send_message("x" * (128 * 1024 + 1))
     with pytest.raises(MessageTooLarge):
         WebSocketSession.objects.all().send_message({"text": "x" * 128 * 1024})
-    assert len(management_api.requests) == 1
+    assert len(connections_api.requests) == 1
 
 
-def test_payload_too_large_answered_by_aws_is_reported(management_api):
-    management_api.open("A=")
-    management_api.fail("A=", 413)
+def test_payload_too_large_answered_by_aws_is_reported(connections_api):
+    connections_api.open("A=")
+    connections_api.fail("A=", 413)
     assert make_session("A=").send_message("hi") == SendResult(failed={"A=": "PayloadTooLargeException (HTTP 413)"})
 
 
-def test_one_failing_connection_never_stops_the_others(management_api, monkeypatch):
-    management_api.open("A=", "B=", "C=", "D=", "E=")
-    management_api.fail("B=", 403)
-    management_api.fail("C=", 500, 500, 500)
+def test_one_failing_connection_never_stops_the_others(connections_api, monkeypatch):
+    connections_api.open("A=", "B=", "C=", "D=", "E=")
+    connections_api.fail("B=", 403)
+    connections_api.fail("C=", 500, 500, 500)
     for connection_id in ("A=", "B=", "C=", "D=", "E="):
         make_session(connection_id)
     make_session("F=", api_id="", stage="")
@@ -205,7 +205,7 @@ def test_one_failing_connection_never_stops_the_others(management_api, monkeypat
             "F=": "No API recorded for this connection.",
         },
     )
-    assert [management_api.received(c) for c in ("A=", "B=", "C=", "D=", "E=")] == [b"hi", b"", b"", b"", b"hi"]
+    assert [connections_api.received(c) for c in ("A=", "B=", "C=", "D=", "E=")] == [b"hi", b"", b"", b"", b"hi"]
     assert WebSocketSession.objects.filter(connected=True).count() == 6
 
 
@@ -221,9 +221,9 @@ def test_timeouts_are_reported():
     assert is_connected("A=")
 
 
-def test_many_connections_are_sent_concurrently_with_every_outcome_kept(management_api):
+def test_many_connections_are_sent_concurrently_with_every_outcome_kept(connections_api):
     ids = [f"c{i:03d}=" for i in range(40)]
-    management_api.open(*ids[::2])
+    connections_api.open(*ids[::2])
     for connection_id in ids:
         make_session(connection_id)
     with override_settings(WEBSOCKETS={"SEND_CONCURRENCY": 8}):
@@ -235,62 +235,62 @@ def test_many_connections_are_sent_concurrently_with_every_outcome_kept(manageme
 # A connection in its own $connect.
 
 
-def test_a_session_cannot_be_sent_to_during_its_own_connect(management_api):
+def test_a_session_cannot_be_sent_to_during_its_own_connect(connections_api):
     session = make_session("A=")
     with connecting("A="), pytest.raises(ConnectionNotReady, match=r"^Connection A= is still in \$connect"):
         session.send_message("welcome")
-    assert management_api.requests == []
+    assert connections_api.requests == []
     assert is_connected("A=")
 
 
-def test_a_broadcast_during_a_connect_skips_the_connecting_one(management_api):
-    management_api.open("A=")
+def test_a_broadcast_during_a_connect_skips_the_connecting_one(connections_api):
+    connections_api.open("A=")
     make_session("A=")
     make_session("B=")
     with connecting("B="):
         result = WebSocketSession.objects.all().send_message("B joined")
     assert result == SendResult(sent=1, failed={"B=": NOT_READY_REASON})
-    assert management_api.requests == [("POST", f"{ENDPOINT}/@connections/A=")]
+    assert connections_api.requests == [("POST", f"{ENDPOINT}/@connections/A=")]
     assert is_connected("B=")
 
 
 # close() and info().
 
 
-def test_close_disconnects_the_connection_and_marks_the_row_closed(management_api):
-    management_api.open("A=")
+def test_close_disconnects_the_connection_and_marks_the_row_closed(connections_api):
+    connections_api.open("A=")
     session = make_session("A=")
     assert session.close() is True
-    assert management_api.requests == [("DELETE", f"{ENDPOINT}/@connections/A=")]
-    assert management_api.received("A=") is None
+    assert connections_api.requests == [("DELETE", f"{ENDPOINT}/@connections/A=")]
+    assert connections_api.received("A=") is None
     row = WebSocketSession.objects.get(connection_id="A=")
     assert (session.connected, row.connected, row.disconnect_reason) == (False, False, "Closed by the server.")
 
 
-def test_closing_a_gone_connection_just_marks_it_closed(management_api):
+def test_closing_a_gone_connection_just_marks_it_closed(connections_api):
     session = make_session("A=")
     assert session.close() is False
     row = WebSocketSession.objects.get(connection_id="A=")
     assert (row.connected, row.disconnect_reason) == (False, GONE_REASON)
 
 
-def test_a_close_refused_by_aws_raises_and_leaves_the_row(management_api):
-    management_api.open("A=")
-    management_api.fail("A=", 403)
+def test_a_close_refused_by_aws_raises_and_leaves_the_row(connections_api):
+    connections_api.open("A=")
+    connections_api.fail("A=", 403)
     with pytest.raises(ManagementApiError, match=r"^Connection A=: ForbiddenException \(HTTP 403\)$"):
         make_session("A=").close()
     assert is_connected("A=")
 
 
-def test_info_describes_the_connection_as_aws_sees_it(management_api):
-    management_api.open("A=")
+def test_info_describes_the_connection_as_aws_sees_it(connections_api):
+    connections_api.open("A=")
     info = make_session("A=").info()
     assert sorted(info) == ["ConnectedAt", "Identity", "LastActiveAt"]
     assert info["Identity"] == {"SourceIp": "192.168.0.1", "UserAgent": "Moto Mocks"}
-    assert management_api.requests == [("GET", f"{ENDPOINT}/@connections/A=")]
+    assert connections_api.requests == [("GET", f"{ENDPOINT}/@connections/A=")]
 
 
-def test_info_of_a_gone_connection_is_none_and_closes_the_row(management_api):
+def test_info_of_a_gone_connection_is_none_and_closes_the_row(connections_api):
     session = make_session("A=")
     assert session.info() is None
     assert (session.connected, is_connected("A=")) == (False, False)
@@ -299,18 +299,18 @@ def test_info_of_a_gone_connection_is_none_and_closes_the_row(management_api):
 # Broadcasts larger than one Lambda invocation.
 
 
-def test_a_large_broadcast_runs_its_batches_inline_off_lambda(management_api):
+def test_a_large_broadcast_runs_its_batches_inline_off_lambda(connections_api):
     ids = ["A=", "B=", "C=", "D=", "E="]
-    management_api.open(*ids)
+    connections_api.open(*ids)
     for connection_id in ids:
         make_session(connection_id)
     with override_settings(WEBSOCKETS={"SEND_BATCH_SIZE": 2}):
         result = WebSocketSession.objects.all().send_message("hi")
     assert result == SendResult(sent=5)
-    assert [management_api.received(c) for c in ids] == [b"hi"] * 5
+    assert [connections_api.received(c) for c in ids] == [b"hi"] * 5
 
 
-def test_a_large_broadcast_on_lambda_queues_batches_through_zappa(management_api, monkeypatch):
+def test_a_large_broadcast_on_lambda_queues_batches_through_zappa(connections_api, monkeypatch):
     from zappa.asynchronous import route_lambda_task
 
     invocations = []
@@ -322,12 +322,12 @@ def test_a_large_broadcast_on_lambda_queues_batches_through_zappa(management_api
     monkeypatch.setattr(LambdaBackend, "invoke", record_invocation)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "site-dev")
     ids = ["A=", "B=", "C=", "D=", "E="]
-    management_api.open(*ids)
+    connections_api.open(*ids)
     pks = [make_session(connection_id).pk for connection_id in ids]
     with override_settings(WEBSOCKETS={"SEND_BATCH_SIZE": 2}):
         result = WebSocketSession.objects.order_by("pk").send_message("hi")
     assert result == SendResult(sent=2, queued=3)
-    assert [management_api.received(c) for c in ids] == [b"hi", b"hi", b"", b"", b""]
+    assert [connections_api.received(c) for c in ids] == [b"hi", b"hi", b"", b"", b""]
     payload = base64.b64encode(b"hi").decode()
     assert [(name, kind, event["command"], event["task_path"], event["args"]) for name, kind, event in invocations] == [
         ("site-dev", "Event", "zappa.asynchronous.route_lambda_task", "websockets_app.sending.batches.send_batch", args)
@@ -339,16 +339,16 @@ def test_a_large_broadcast_on_lambda_queues_batches_through_zappa(management_api
         {"sent": 2, "gone": [], "failed": {}, "queued": 0},
         {"sent": 1, "gone": [], "failed": {}, "queued": 0},
     ]
-    assert [management_api.received(c) for c in ids] == [b"hi"] * 5
+    assert [connections_api.received(c) for c in ids] == [b"hi"] * 5
 
 
-def test_a_batch_zappa_cannot_queue_is_reported_and_the_rest_still_go(management_api, monkeypatch):
+def test_a_batch_zappa_cannot_queue_is_reported_and_the_rest_still_go(connections_api, monkeypatch):
     def refuse(self, *args):
         raise RuntimeError("no invoke permission")
 
     monkeypatch.setattr(LambdaBackend, "invoke", refuse)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "site-dev")
-    management_api.open("A=", "B=")
+    connections_api.open("A=", "B=")
     make_session("A=")
     make_session("B=")
     with override_settings(WEBSOCKETS={"SEND_BATCH_SIZE": 1}):
@@ -372,17 +372,17 @@ def test_the_summary_merges_and_travels_as_json():
 # The $connect window: API Gateway answers 410 until $connect is answered, after the row is committed.
 
 
-def test_a_410_within_the_connect_window_leaves_the_row_open(management_api):
+def test_a_410_within_the_connect_window_leaves_the_row_open(connections_api):
     make_session("new=", connected_at=timezone.now() - timedelta(seconds=5))
     make_session("old=")
 
     result = WebSocketSession.objects.all().send_message("hi")
 
-    assert result == SendResult(gone=["old="], failed={"new=": messaging.MAYBE_CONNECTING_REASON})
+    assert result == SendResult(gone=["old="], failed={"new=": delivery.MAYBE_CONNECTING_REASON})
     assert (is_connected("new="), is_connected("old=")) == (True, False)
 
 
-def test_a_410_after_the_connect_window_closes_the_row(management_api):
+def test_a_410_after_the_connect_window_closes_the_row(connections_api):
     make_session("settled=", connected_at=timezone.now() - timedelta(seconds=31))
 
     assert WebSocketSession.objects.all().send_message("hi") == SendResult(gone=["settled="])
@@ -394,7 +394,7 @@ def test_a_410_after_the_connect_window_closes_the_row(management_api):
 
 @override_settings(WEBSOCKETS={"SEND_BATCH_SIZE": 100_000})
 def test_batches_of_a_large_message_fit_an_asynchronous_invocation():
-    payload = messaging.prepare_payload("x" * messaging.MAX_MESSAGE_BYTES)
+    payload = delivery.prepare_payload("x" * delivery.MAX_MESSAGE_BYTES)
     batch = messaging.batch_size_for(payload)
     largest_event = json.dumps(
         {
@@ -415,11 +415,11 @@ def test_batches_of_a_small_message_keep_the_configured_size():
     assert messaging.batch_size_for(b'{"type":"ping"}') == 5000
 
 
-def test_close_and_info_without_an_api_say_so(management_api):
+def test_close_and_info_without_an_api_say_so(connections_api):
     session = make_session("lost=", api_id="", stage="")
 
-    with pytest.raises(ManagementApiError, match=messaging.NO_API_REASON):
+    with pytest.raises(ManagementApiError, match=delivery.NO_API_REASON):
         session.close()
-    with pytest.raises(ManagementApiError, match=messaging.NO_API_REASON):
+    with pytest.raises(ManagementApiError, match=delivery.NO_API_REASON):
         session.info()
-    assert management_api.requests == []
+    assert connections_api.requests == []

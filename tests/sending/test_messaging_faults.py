@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tests.aws_events import API_ID, STAGE
 from websockets_app.models import WebSocketSession
-from websockets_app.sending.messaging import GONE_REASON
+from websockets_app.sending.delivery import GONE_REASON
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ SCENARIOS = {
 }
 
 
-def open_connections(management_api, scenarios: dict, rounds: int) -> dict[str, str]:
+def open_connections(connections_api, scenarios: dict, rounds: int) -> dict[str, str]:
     expected = {}
     for name, (answers, outcome) in scenarios.items():
         for n in range(rounds):
@@ -40,14 +40,14 @@ def open_connections(management_api, scenarios: dict, rounds: int) -> dict[str, 
             WebSocketSession.objects.create(
                 connection_id=connection_id, channel_name="all", api_id=API_ID, stage=STAGE, connected_at=ESTABLISHED
             )
-            management_api.open(connection_id)
-            management_api.fail(connection_id, *answers)
+            connections_api.open(connection_id)
+            connections_api.fail(connection_id, *answers)
             expected[connection_id] = outcome
     return expected
 
 
-def test_every_failure_mixed_in_one_broadcast(management_api):
-    expected = open_connections(management_api, SCENARIOS, rounds=3)
+def test_every_failure_mixed_in_one_broadcast(connections_api):
+    expected = open_connections(connections_api, SCENARIOS, rounds=3)
 
     with override_settings(WEBSOCKETS={"SEND_CONCURRENCY": 8}):
         result = WebSocketSession.objects.in_channel("all").send_message({"type": "news"})
@@ -57,11 +57,11 @@ def test_every_failure_mixed_in_one_broadcast(management_api):
     failed = {cid: outcome for cid, outcome in expected.items() if outcome not in ("sent", "gone")}
     assert (result.sent, sorted(result.gone), sorted(result.failed)) == (len(sent), sorted(gone), sorted(failed))
     assert {cid: reason.split(': "')[0] for cid, reason in result.failed.items()} == failed
-    delivered = {cid for cid in expected if management_api.received(cid) == b'{"type":"news"}'}
+    delivered = {cid for cid in expected if connections_api.received(cid) == b'{"type":"news"}'}
     assert delivered == sent
     closed = dict(WebSocketSession.objects.filter(connected=False).values_list("connection_id", "disconnect_reason"))
     assert closed == dict.fromkeys(gone, GONE_REASON)
-    assert len(management_api.requests) == len(expected) + 3 * sum(map(retries, SCENARIOS.values()))
+    assert len(connections_api.requests) == len(expected) + 3 * sum(map(retries, SCENARIOS.values()))
 
 
 def retries(scenario: tuple[list, str]) -> int:
@@ -75,14 +75,14 @@ def retries(scenario: tuple[list, str]) -> int:
     return min(leading, 2)
 
 
-def test_mass_failure_stops_retrying_instead_of_storming(management_api):
+def test_mass_failure_stops_retrying_instead_of_storming(connections_api):
     """The retry budget ends retries once failures pile up; every connection is still accounted for."""
-    expected = open_connections(management_api, {"down": ([500, 500, 500], "failed")}, rounds=200)
+    expected = open_connections(connections_api, {"down": ([500, 500, 500], "failed")}, rounds=200)
 
     result = WebSocketSession.objects.in_channel("all").send_message("hi")
 
     assert (result.sent, result.gone, sorted(result.failed)) == (0, [], sorted(expected))
     assert set(result.failed.values()) == {"InternalServerErrorException (HTTP 500)"}
     # AWS's standard retry quota: 500 tokens, 5 per retry after an error that is not a timeout.
-    assert len(management_api.requests) == 200 + 500 // 5
+    assert len(connections_api.requests) == 200 + 500 // 5
     assert WebSocketSession.objects.filter(connected=True).count() == 200

@@ -17,7 +17,7 @@ from websockets_app.testing import WebSocketTestClient
 pytestmark = pytest.mark.django_db
 
 
-def management_api():
+def connections_api():
     """A boto3 client for the management API, pointed where the app is told to send."""
     return boto3.client("apigatewaymanagementapi", endpoint_url=conf.ENDPOINT_URL, region_name="eu-west-1")
 
@@ -55,7 +55,7 @@ def test_a_refused_connection_cannot_be_used(websocket_client):
 
 def test_captures_what_is_posted_to_each_connection(websocket_client):
     first, second = websocket_client.connect(), websocket_client.connect()
-    api = management_api()
+    api = connections_api()
 
     api.post_to_connection(ConnectionId=first.connection_id, Data=b'{"n": 1}')
     api.post_to_connection(ConnectionId=second.connection_id, Data="h\u00e9".encode())
@@ -68,7 +68,7 @@ def test_captures_what_is_posted_to_each_connection(websocket_client):
 def test_received_json_parses_each_message(websocket_client):
     connection = websocket_client.connect()
 
-    management_api().post_to_connection(ConnectionId=connection.connection_id, Data=b'{"type": "hello", "n": [1, 2]}')
+    connections_api().post_to_connection(ConnectionId=connection.connection_id, Data=b'{"type": "hello", "n": [1, 2]}')
 
     assert connection.received_json() == [{"type": "hello", "n": [1, 2]}]
 
@@ -76,7 +76,7 @@ def test_received_json_parses_each_message(websocket_client):
 def test_answers_like_aws_for_closed_unknown_and_oversized(websocket_client):
     connection = websocket_client.connect()
     connection.disconnect()
-    api = management_api()
+    api = connections_api()
 
     for connection_id, data, code in [
         (connection.connection_id, b"late", "GoneException"),
@@ -110,7 +110,7 @@ def test_session_info_reads_the_connection_as_boto3_parses_aws_answer(websocket_
 def test_a_connection_the_app_deletes_gets_its_disconnect(websocket_client):
     connection = websocket_client.connect()
 
-    management_api().delete_connection(ConnectionId=connection.connection_id)
+    connections_api().delete_connection(ConnectionId=connection.connection_id)
     websocket_client.connect()  # the next event the client drives delivers the $disconnect AWS would send
 
     assert connection.closed
@@ -138,7 +138,7 @@ def test_send_message_from_test_code_is_captured_and_gone_rows_are_closed(websoc
     closed_row = WebSocketSession.objects.get(connection_id=closed.connection_id)
     # Open for a minute (past the $connect window), then AWS forgets it while the row still says open.
     WebSocketSession.objects.filter(pk=closed_row.pk).update(connected_at=timezone.now() - timedelta(minutes=1))
-    management_api().delete_connection(ConnectionId=closed.connection_id)
+    connections_api().delete_connection(ConnectionId=closed.connection_id)
 
     sessions = WebSocketSession.objects.filter(
         connection_id__in=[open_connection.connection_id, closed_row.connection_id]

@@ -17,7 +17,7 @@ from websockets_app.channels.history import keeps_history, replay_frame
 from websockets_app.channels.roster import presence as channel_presence
 from websockets_app.conf import conf
 from websockets_app.exceptions import RejectEvent
-from websockets_app.models import CHANNEL_NAME_RE
+from websockets_app.validators import CHANNEL_NAME_RE, is_whole_number
 
 if TYPE_CHECKING:
     from websockets_app.models import WebSocketSession
@@ -30,6 +30,9 @@ _MAX_SEQ = 2**63 - 1
 class ChannelActions:
     """Mixed into ``WebSocketView``: override a method to change or refuse an answer."""
 
+    # The actions this class answers, which any WebSocketView subclass may receive.
+    ACTIONS = ("history", "presence")
+
     body: dict[str, Any]
     websocket_session: WebSocketSession | None
 
@@ -41,9 +44,9 @@ class ChannelActions:
         after, last = self.body.get("after"), self.body.get("last")
         if (after is None) == (last is None):
             raise RejectEvent(400, "Give either after (the last sequence number seen) or last (how many).")
-        if after is not None and not _is_int(after, 0, _MAX_SEQ):
+        if after is not None and not is_whole_number(after, 0, _MAX_SEQ):
             raise RejectEvent(400, "after must be a whole number, 0 or more.")
-        if last is not None and not _is_int(last, 1, conf.HISTORY_REPLAY_LIMIT):
+        if last is not None and not is_whole_number(last, 1, conf.HISTORY_REPLAY_LIMIT):
             raise RejectEvent(400, f"last must be a whole number from 1 to {conf.HISTORY_REPLAY_LIMIT}.")
         return HttpResponse(replay_frame(channel_name, after=after, last=last), content_type="application/json")
 
@@ -61,7 +64,3 @@ class ChannelActions:
         if channel_name != session.channel_name and channel_name not in session.channel_names():
             raise RejectEvent(403, "Forbidden: this connection is not in that channel.")
         return channel_name
-
-
-def _is_int(value: Any, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from websockets_app.channels.history import keeps_history, record
-from websockets_app.models import WebSocketSession, validate_channel_name
+from websockets_app.models import WebSocketSession
+from websockets_app.validators import validate_channel_name
 
 if TYPE_CHECKING:
-    from websockets_app.sending.messaging import SendResult
+    from websockets_app.sending.delivery import SendResult
 
 __all__ = ("BroadcastResult", "broadcast")
 

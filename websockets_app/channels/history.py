@@ -9,7 +9,6 @@ the rest (:func:`replay_frame`). The frames, the questions and the answers are d
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import threading
 import uuid
@@ -23,6 +22,7 @@ from django.db.models import BigIntegerField, ExpressionWrapper, F, OuterRef, Q,
 from django.utils import timezone
 
 from websockets_app import aws_limits
+from websockets_app.channels.patterns import matches_channel
 from websockets_app.conf import conf
 from websockets_app.exceptions import MessageTooLarge
 from websockets_app.models import ApiGateway, ChannelMessage, ChannelSequence
@@ -32,7 +32,6 @@ __all__ = (
     "MAX_DATA_BYTES",
     "HistoryMessage",
     "keeps_history",
-    "matches_channel",
     "prune",
     "record",
     "replay_frame",
@@ -53,18 +52,6 @@ class HistoryMessage:
     seq: int
     message_id: str
     frame: str
-
-
-def matches_channel(channel_name: str, patterns: Any) -> bool:
-    """Whether ``channel_name`` is one of ``patterns``: names or shell-style patterns (``room-*``); one starting
-    with ``!`` leaves out what it matches (``["*", "!default"]``: every channel but ``default``)."""
-    included = excluded = False
-    for pattern in patterns:
-        if pattern.startswith("!"):
-            excluded = excluded or fnmatch.fnmatchcase(channel_name, pattern[1:])
-        else:
-            included = included or fnmatch.fnmatchcase(channel_name, pattern)
-    return included and not excluded
 
 
 def keeps_history(channel_name: str) -> bool:

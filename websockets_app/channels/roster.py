@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from websockets_app.aws_limits import IDLE_TIMEOUT, MAX_CONNECTION_DURATION
-from websockets_app.channels.history import matches_channel
+from websockets_app.channels.patterns import matches_channel
 from websockets_app.conf import conf
 from websockets_app.models import LAST_SEEN_RESOLUTION, WebSocketSession, WebSocketSessionQuerySet
 from websockets_app.signals import websocket_connected, websocket_disconnected

@@ -21,10 +21,10 @@ from urllib.parse import unquote
 
 from websockets_app.emulator import asgi_events
 from websockets_app.emulator.asgi_events import UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON, ApiIdentity
-from websockets_app.emulator.browser_guard import management_refusal
+from websockets_app.emulator.browser_guard import browser_refusal
 from websockets_app.emulator.connection_rate import ConnectionRate
-from websockets_app.emulator.connections_api import ManagementResponse, error_response, handle_management_request
-from websockets_app.emulator.integration import INTERNAL_ERROR, Answer, Integration, LambdaFunction
+from websockets_app.emulator.connections_api import ConnectionsApiAnswer, answer_connections_request, error_response
+from websockets_app.emulator.integration import INTERNAL_ERROR, Integration, IntegrationAnswer
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
 from websockets_app.emulator.parity import AWS_PARITY, Parity
 from websockets_app.emulator.redaction import masked_query
@@ -33,6 +33,7 @@ from websockets_app.emulator.route_responses import route_response
 from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, select_route
 from websockets_app.emulator.signatures import SignatureChecker, SignedRequest
 from websockets_app.emulator.throttling import Throttle
+from websockets_app.events.translation import LambdaFunction
 
 __all__ = ("EmulatorApp",)
 
@@ -77,15 +78,15 @@ class EmulatorApp:
         self.integration = Integration(
             lambda_handler, workers=workers, timeout_seconds=limits.integration_timeout_seconds
         )
-        self._management_path = re.compile(rf"(?:/{re.escape(api.stage)})?/@connections/(?P<id>[^/]+)")
+        self._connections_api_path = re.compile(rf"(?:/{re.escape(api.stage)})?/@connections/(?P<id>[^/]+)")
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await self._websocket(scope, receive, send)
         elif scope["type"] == "http":
-            match = self._management_path.fullmatch(scope["raw_path"].decode("latin-1"))
+            match = self._connections_api_path.fullmatch(scope["raw_path"].decode("latin-1"))
             if match:
-                await self._management(scope, receive, send, unquote(match["id"]))
+                await self._connections_api(scope, receive, send, unquote(match["id"]))
             else:
                 await self._http(scope, receive, send)
 
@@ -99,7 +100,7 @@ class EmulatorApp:
         if body is None:
             status, headers, payload = _json_response(413, {"message": "Request too long"})
         else:
-            answer = await self._invoke(asgi_events.http_event(self.api, scope=scope, body=body))
+            answer = await self._invoke(asgi_events.request_event(self.api, scope=scope, body=body))
             status, headers, payload = _json_response(answer.status, {"message": answer.error})
             if answer.response is not None:
                 try:
@@ -110,16 +111,16 @@ class EmulatorApp:
         await _respond(send, status, headers, payload)
         self._log_http(scope, status, len(payload))
 
-    # The management API.
+    # The @connections API.
 
-    async def _management(self, scope: dict[str, Any], receive: Receive, send: Send, connection_id: str) -> None:
+    async def _connections_api(self, scope: dict[str, Any], receive: Receive, send: Send, connection_id: str) -> None:
         # Read no further than a message can be: a longer body is refused (413), never cut down to nothing.
         body = await _read_body(receive, self.limits.message_bytes)
-        refused_because = management_refusal(scope, self.api.domain_name)
+        refused_because = browser_refusal(scope, self.api.domain_name)
         if refused_because is not None:
             result_status, error_type, content = 403, "ForbiddenException", b'{"message": "Forbidden"}'
         else:
-            result = self._management_gate(scope, body) or await handle_management_request(
+            result = self._connections_api_gate(scope, body) or await answer_connections_request(
                 self.registry, method=scope["method"], connection_id=connection_id, body=body, limits=self.limits
             )
             result_status, error_type, content = result.status, result.error_type, result.body
@@ -130,7 +131,7 @@ class EmulatorApp:
         refusal_note = f" (refused: {refused_because})" if refused_because else ""
         self._log(f'"{scope["method"]} {scope["path"]}" {result_status}{refusal_note}')
 
-    def _management_gate(self, scope: dict[str, Any], body: bytes | None) -> ManagementResponse | None:
+    def _connections_api_gate(self, scope: dict[str, Any], body: bytes | None) -> ConnectionsApiAnswer | None:
         """What AWS refuses before a call reaches a connection: a bad signature, then throttling.
 
         A body over the limit is refused with 413 by the management API's own rules, unread and so unchecked.
@@ -165,7 +166,7 @@ class EmulatorApp:
             return
         connection_id = asgi_events.aws_id()
         connected_at = time.time()
-        event = asgi_events.connect_event(
+        event = asgi_events.handshake_event(
             self.api, connection_id=connection_id, connected_at=int(connected_at * 1000), scope=scope
         )
         answer = await self._invoke(event)
@@ -195,7 +196,7 @@ class EmulatorApp:
             code, reason = await self._serve_messages(connection, receive)
         finally:
             self.registry.remove(connection_id)
-        _, answer = await self._invoke_for(connection, asgi_events.disconnect_event, status_code=code, reason=reason)
+        _, answer = await self._invoke_for(connection, asgi_events.close_event, status_code=code, reason=reason)
         status = answer.status
         self._log(f'WebSocket $disconnect {connection_id} {status} ({code} "{reason}")')
 
@@ -274,12 +275,12 @@ class EmulatorApp:
     async def _handle_message(self, connection: LiveConnection, message: dict[str, Any]) -> None:
         body: str | bytes = message["text"] if message.get("text") is not None else message["bytes"]
         route_key = select_route(self.route_selection_expression, body, self.routes)
-        event, answer = await self._invoke_for(connection, asgi_events.message_event, route_key=route_key, body=body)
+        event, answer = await self._invoke_for(connection, asgi_events.frame_event, route_key=route_key, body=body)
         self._log(f"WebSocket {route_key} {connection.connection_id} {answer.status}")
         await self._answer_sender(connection, event, route_key, answer)
 
     async def _answer_sender(
-        self, connection: LiveConnection, event: dict[str, Any], route_key: str, answer: Answer
+        self, connection: LiveConnection, event: dict[str, Any], route_key: str, answer: IntegrationAnswer
     ) -> None:
         """Send the sender what API Gateway sends it for the integration's answer, if anything."""
         if answer.response is None:
@@ -300,7 +301,7 @@ class EmulatorApp:
 
     async def _invoke_for(
         self, connection: LiveConnection, build: Callable[..., dict[str, Any]], **fields: Any
-    ) -> tuple[dict[str, Any], Answer]:
+    ) -> tuple[dict[str, Any], IntegrationAnswer]:
         """Build an event of an accepted connection and invoke; the event and the integration's answer."""
         event = build(
             self.api,
@@ -312,7 +313,7 @@ class EmulatorApp:
         )
         return event, await self._invoke(event)
 
-    async def _invoke(self, event: dict[str, Any]) -> Answer:
+    async def _invoke(self, event: dict[str, Any]) -> IntegrationAnswer:
         return await self.integration.invoke(event)
 
     def _log_http(self, scope: dict[str, Any], status: int, size: int) -> None:

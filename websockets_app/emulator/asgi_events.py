@@ -1,12 +1,9 @@
 """ASGI requests -> the events API Gateway would send for them (pure functions).
 
-The shapes follow API Gateway's documentation ("Input format of a Lambda function for proxy integration for
-WebSocket APIs", and the REST API proxy input format) and the captures of real events in ``tests/real_events``,
-which the test suite compares these events with key by key: a WebSocket API sends the browser's headers (in the
-browser's casing, without the hop-by-hop ``Upgrade``/``Connection``), cookies and query string with ``$connect``
-only, a MESSAGE carries just the frame's body, ``$disconnect`` a few near-empty headers and the close code and
-reason; ``identity.userAgent`` repeats the handshake's ``User-Agent`` on every event and is left out when there
-was none. Plain HTTP becomes a REST API (v1) proxy event, what Zappa's API sends.
+A handshake becomes ``$connect``, a frame a MESSAGE, a close ``$disconnect``, in the shapes of
+:mod:`websockets_app.events.shapes`: the browser's headers in the browser's casing, without the hop-by-hop
+``Upgrade``/``Connection``, and with what API Gateway adds in front (``Host``, ``X-Forwarded-*``, a trace id). Plain
+HTTP becomes a REST API (v1) proxy event, what Zappa's API sends (AWS's REST API proxy input format).
 """
 
 from __future__ import annotations
@@ -19,6 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from websockets_app.events.shapes import (
+    assemble_connect,
+    assemble_disconnect,
+    assemble_message,
+    request_time,
+    websocket_context,
+)
+
 __all__ = (
     "ACCOUNT_ID",
     "NO_STATUS_REASON",
@@ -26,11 +31,11 @@ __all__ = (
     "UNSUPPORTED_DATA_REASON",
     "ApiIdentity",
     "aws_id",
-    "connect_event",
-    "disconnect_event",
-    "http_event",
-    "message_event",
-    "request_time",
+    "close_event",
+    "frame_event",
+    "handshake_event",
+    "request_event",
+    "user_agent_of",
 )
 
 # The account the emulated API lives in (the Lambda context's ARN uses it too).
@@ -45,7 +50,6 @@ UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON = 1003, "Binary frames are not support
 _HOP_BY_HOP = frozenset(
     {"connection", "upgrade", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding"}
 )
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -62,39 +66,35 @@ def aws_id() -> str:
     return base64.b64encode(secrets.token_bytes(11), altchars=b"-_").decode("ascii")
 
 
-def request_time(epoch_seconds: float) -> str:
-    """``requestTime`` as API Gateway writes it: ``20/Jan/2024:11:55:00 +0000`` (UTC, English month names)."""
-    moment = time.gmtime(epoch_seconds)
-    return f"{moment.tm_mday:02d}/{_MONTHS[moment.tm_mon - 1]}/{time.strftime('%Y:%H:%M:%S', moment)} +0000"
-
-
 def user_agent_of(event: dict[str, Any]) -> str | None:
     """The handshake's ``User-Agent`` (any casing) of a ``$connect`` event, which later events repeat."""
     return _header(event["headers"], "user-agent")
 
 
-def connect_event(api: ApiIdentity, *, connection_id: str, connected_at: int, scope: dict[str, Any]) -> dict[str, Any]:
+def handshake_event(
+    api: ApiIdentity, *, connection_id: str, connected_at: int, scope: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``$connect`` event of a WebSocket handshake: the browser's headers (without the hop-by-hop ones),
+    cookies and query string, with what API Gateway adds in front."""
     headers, multi_value_headers = _headers(scope)
     headers = {name: value for name, value in headers.items() if name.lower() not in _HOP_BY_HOP}
     multi_value_headers = {name: values for name, values in multi_value_headers.items() if name in headers}
     source_ip = _source_ip(scope)
     _add_proxy_headers(headers, multi_value_headers, api=api, scope=scope, source_ip=source_ip)
-    event: dict[str, Any] = {
-        "headers": headers,
-        "multiValueHeaders": multi_value_headers,
-        "requestContext": _websocket_context(
-            api, "CONNECT", "$connect", connection_id, connected_at, source_ip, _header(headers, "user-agent")
-        ),
-        "isBase64Encoded": False,
-    }
     query, multi_value_query = _query(scope)
-    if query:
-        event["queryStringParameters"] = query
-        event["multiValueQueryStringParameters"] = multi_value_query
-    return event
+    context = _context(
+        api, "CONNECT", "$connect", connection_id, connected_at, source_ip, _header(headers, "user-agent")
+    )
+    return assemble_connect(
+        context,
+        headers=headers,
+        multi_value_headers=multi_value_headers,
+        query=query,
+        multi_value_query=multi_value_query,
+    )
 
 
-def message_event(
+def frame_event(
     api: ApiIdentity,
     *,
     connection_id: str,
@@ -104,14 +104,12 @@ def message_event(
     route_key: str,
     body: str | bytes,
 ) -> dict[str, Any]:
-    context = _websocket_context(api, "MESSAGE", route_key, connection_id, connected_at, source_ip, user_agent)
-    context["messageId"] = aws_id()
-    if isinstance(body, bytes):
-        return {"requestContext": context, "body": base64.b64encode(body).decode("ascii"), "isBase64Encoded": True}
-    return {"requestContext": context, "body": body, "isBase64Encoded": False}
+    """The MESSAGE event of one frame from the client."""
+    context = _context(api, "MESSAGE", route_key, connection_id, connected_at, source_ip, user_agent)
+    return assemble_message(context, body=body, message_id=aws_id())
 
 
-def disconnect_event(
+def close_event(
     api: ApiIdentity,
     *,
     connection_id: str,
@@ -121,19 +119,13 @@ def disconnect_event(
     status_code: int,
     reason: str,
 ) -> dict[str, Any]:
-    context = _websocket_context(api, "DISCONNECT", "$disconnect", connection_id, connected_at, source_ip, user_agent)
-    context["disconnectStatusCode"] = status_code
-    context["disconnectReason"] = NO_STATUS_REASON if status_code == NO_STATUS_CODE and not reason else reason
-    headers = {"Host": api.domain_name, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
-    return {
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "requestContext": context,
-        "isBase64Encoded": False,
-    }
+    """The ``$disconnect`` event of a connection's close, whoever closed it."""
+    context = _context(api, "DISCONNECT", "$disconnect", connection_id, connected_at, source_ip, user_agent)
+    reason = NO_STATUS_REASON if status_code == NO_STATUS_CODE and not reason else reason
+    return assemble_disconnect(context, status_code=status_code, reason=reason)
 
 
-def http_event(api: ApiIdentity, *, scope: dict[str, Any], body: bytes) -> dict[str, Any]:
+def request_event(api: ApiIdentity, *, scope: dict[str, Any], body: bytes) -> dict[str, Any]:
     """A REST API proxy event with no stage in the path, as behind a custom domain mapped at its root.
 
     Zappa's REST API has two resources: ``/`` (no path parameters) and ``/{proxy+}`` for every other path.
@@ -182,7 +174,7 @@ def http_event(api: ApiIdentity, *, scope: dict[str, Any], body: bytes) -> dict[
     }
 
 
-def _websocket_context(
+def _context(
     api: ApiIdentity,
     event_type: str,
     route_key: str,
@@ -192,23 +184,19 @@ def _websocket_context(
     user_agent: str | None,
 ) -> dict[str, Any]:
     request_id = aws_id()
-    now = time.time()
-    identity = {"sourceIp": source_ip} if user_agent is None else {"userAgent": user_agent, "sourceIp": source_ip}
-    return {
-        "routeKey": route_key,
-        "eventType": event_type,
-        "extendedRequestId": request_id,
-        "requestTime": request_time(now),
-        "messageDirection": "IN",
-        "stage": api.stage,
-        "connectedAt": connected_at,
-        "requestTimeEpoch": int(now * 1000),
-        "identity": identity,
-        "requestId": request_id,
-        "domainName": api.domain_name,
-        "connectionId": connection_id,
-        "apiId": api.api_id,
-    }
+    return websocket_context(
+        event_type=event_type,
+        route_key=route_key,
+        connection_id=connection_id,
+        api_id=api.api_id,
+        stage=api.stage,
+        domain_name=api.domain_name,
+        connected_at=connected_at,
+        source_ip=source_ip,
+        user_agent=user_agent,
+        request_id=request_id,
+        request_epoch_ms=int(time.time() * 1000),
+    )
 
 
 def _headers(scope: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[str]]]:

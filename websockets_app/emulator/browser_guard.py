@@ -12,14 +12,14 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-__all__ = ("management_refusal",)
+__all__ = ("browser_refusal",)
 
 # Headers browsers add to the requests pages make (Fetch metadata, and Origin on every POST), never server clients.
 BROWSER_HEADERS = frozenset({b"origin", b"sec-fetch-site", b"sec-fetch-mode", b"sec-fetch-dest", b"sec-fetch-user"})
 LOOPBACK_NAMES = frozenset({"localhost"})
 
 
-def management_refusal(scope: dict[str, Any], own_host: str) -> str | None:
+def browser_refusal(scope: dict[str, Any], own_host: str) -> str | None:
     """Why a ``@connections`` request must be refused (403), or ``None`` when it may go on.
 
     ``own_host`` is the ``host:port`` the emulator serves on (what ``ENDPOINT_URL`` names).

@@ -16,10 +16,10 @@ from websockets_app.emulator.registry import ConnectionRegistry
 
 __all__ = (
     "DISCONNECT_CODE",
-    "ManagementResponse",
-    "connection_info",
+    "ConnectionsApiAnswer",
+    "answer_connections_request",
     "error_response",
-    "handle_management_request",
+    "get_connection_answer",
     "refusal",
 )
 
@@ -28,13 +28,13 @@ DISCONNECT_CODE, DISCONNECT_REASON = 1000, "Connection closed by the server"
 
 
 @dataclass(frozen=True)
-class ManagementResponse:
+class ConnectionsApiAnswer:
     status: int
     body: bytes = b""
     error_type: str | None = None
 
 
-def refusal(method: str, *, is_open: bool, body: bytes | None, limits: Limits) -> ManagementResponse | None:
+def refusal(method: str, *, is_open: bool, body: bytes | None, limits: Limits) -> ConnectionsApiAnswer | None:
     """AWS's answer to a request it will not carry out, or ``None`` when it will.
 
     ``body`` is ``None`` when it was longer than ``limits.message_bytes``. The test client's stand-in
@@ -50,28 +50,28 @@ def refusal(method: str, *, is_open: bool, body: bytes | None, limits: Limits) -
     return None
 
 
-def connection_info(
+def get_connection_answer(
     *, connected_at: float, last_active_at: float, source_ip: str, user_agent: str | None
-) -> ManagementResponse:
+) -> ConnectionsApiAnswer:
     """``GET``'s answer in AWS's wire shape: botocore reads it as ``ConnectedAt``, ``LastActiveAt``, ``Identity``."""
     info = {
         "connectedAt": _iso(connected_at),
         "identity": {"sourceIp": source_ip, "userAgent": user_agent or ""},
         "lastActiveAt": _iso(last_active_at),
     }
-    return ManagementResponse(200, json.dumps(info).encode())
+    return ConnectionsApiAnswer(200, json.dumps(info).encode())
 
 
-async def handle_management_request(
+async def answer_connections_request(
     registry: ConnectionRegistry, *, method: str, connection_id: str, body: bytes | None, limits: Limits
-) -> ManagementResponse:
+) -> ConnectionsApiAnswer:
     """AWS's answer to one request; ``body`` is ``None`` when it was longer than ``limits.message_bytes``."""
     connection = registry.get(connection_id)
     refused = refusal(method, is_open=connection is not None, body=body, limits=limits)
     if refused is not None:
         return refused
     if method == "GET":
-        return connection_info(
+        return get_connection_answer(
             connected_at=connection.connected_at,
             last_active_at=connection.last_active_at,
             source_ip=connection.source_ip,
@@ -81,17 +81,17 @@ async def handle_management_request(
         if method == "DELETE":
             registry.remove(connection_id)
             await connection.close(DISCONNECT_CODE, DISCONNECT_REASON)
-            return ManagementResponse(204)
+            return ConnectionsApiAnswer(204)
         await connection.post(body)
     except OSError:  # the client went away while we were sending
         registry.remove(connection_id)
         return error_response(410, "GoneException", "The connection is unknown or closed.")
-    return ManagementResponse(200)
+    return ConnectionsApiAnswer(200)
 
 
-def error_response(status: int, error_type: str, message: str) -> ManagementResponse:
+def error_response(status: int, error_type: str, message: str) -> ConnectionsApiAnswer:
     """An error as AWS sends it: the status, ``x-amzn-ErrorType`` (botocore's exception) and ``{"message"}``."""
-    return ManagementResponse(status, json.dumps({"message": message}).encode(), error_type)
+    return ConnectionsApiAnswer(status, json.dumps({"message": message}).encode(), error_type)
 
 
 def _iso(epoch_seconds: float) -> str:

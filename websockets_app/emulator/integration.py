@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ("INTERNAL_ERROR", "TIMED_OUT", "Answer", "Integration", "LambdaContext", "LambdaFunction")
+from websockets_app.events.translation import LambdaFunction
+
+__all__ = ("INTERNAL_ERROR", "TIMED_OUT", "Integration", "IntegrationAnswer", "LambdaContext")
 
 logger = logging.getLogger(__name__)
 
-LambdaFunction = Callable[[dict[str, Any], Any], Any]
 
 # What API Gateway tells the caller when the integration fails, and when it does not answer in time.
 INTERNAL_ERROR = "Internal server error"
@@ -42,7 +42,7 @@ class LambdaContext:
 
 
 @dataclass(frozen=True)
-class Answer:
+class IntegrationAnswer:
     """The integration's outcome: the handler's proxy response, or why there is none (``error``)."""
 
     response: dict[str, Any] | None
@@ -64,7 +64,7 @@ class Integration:
         self.timeout_seconds = timeout_seconds
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
 
-    async def invoke(self, event: dict[str, Any]) -> Answer:
+    async def invoke(self, event: dict[str, Any]) -> IntegrationAnswer:
         context = LambdaContext(aws_request_id=event["requestContext"]["requestId"])
         name = event["requestContext"].get("routeKey", event.get("path"))
         loop = asyncio.get_running_loop()
@@ -74,15 +74,15 @@ class Integration:
             response = await asyncio.wait_for(asyncio.shield(call), self.timeout_seconds)
         except TimeoutError:
             logger.warning("lambda_handler took longer than %s s for %s: %s", self.timeout_seconds, name, TIMED_OUT)
-            return Answer(None, TIMED_OUT)
+            return IntegrationAnswer(None, TIMED_OUT)
         except Exception:
             logger.exception("lambda_handler raised for %s", name)
-            return Answer(None, INTERNAL_ERROR)
+            return IntegrationAnswer(None, INTERNAL_ERROR)
         problem = proxy_response_problem(response)
         if problem:
             logger.error("lambda_handler answered %s with a malformed proxy response: %s", name, problem)
-            return Answer(None, INTERNAL_ERROR)
-        return Answer(response)
+            return IntegrationAnswer(None, INTERNAL_ERROR)
+        return IntegrationAnswer(response)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

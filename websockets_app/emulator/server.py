@@ -20,11 +20,12 @@ from django.db import DatabaseError
 from django.utils.module_loading import import_string
 
 from websockets_app.conf import conf
-from websockets_app.emulator.app import EmulatorApp, LambdaFunction
+from websockets_app.emulator.app import EmulatorApp
 from websockets_app.emulator.asgi_events import ApiIdentity
 from websockets_app.emulator.limits import Limits, limits_from_settings
 from websockets_app.emulator.parity import Parity, parity_from_settings
 from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, validate
+from websockets_app.events.translation import LambdaFunction
 
 __all__ = (
     "LOCAL_API_ID",

@@ -21,6 +21,8 @@ from websockets_app.events.translation import (
     ENVIRON_EVENT_KEY,
     ENVIRON_VIEW_ANSWERED_KEY,
     ORIGINAL_EVENT_KEY,
+    LambdaFunction,
+    WSGIApp,
     is_websocket_event,
     source_ip,
     to_http_event,
@@ -28,12 +30,9 @@ from websockets_app.events.translation import (
 )
 from websockets_app.exceptions import InvalidWebSocketEvent
 
-__all__ = ("LambdaFunction", "is_http_event", "load_zappa_environment", "make_lambda_handler", "script_name_for")
+__all__ = ("is_http_event", "load_zappa_environment", "make_lambda_handler", "script_name_for")
 
 logger = logging.getLogger(__name__)
-
-LambdaFunction = Callable[[dict[str, Any], Any], Any]
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 
 def make_lambda_handler(wsgi_app: WSGIApp) -> LambdaFunction:

@@ -10,11 +10,10 @@ are what they always were. A WSGI application that is not Django's own handler i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+
+from websockets_app.events.translation import WSGIApp
 
 __all__ = ("RESPONSE_HEADER_MIDDLEWARE", "event_application")
 
@@ -27,8 +26,6 @@ RESPONSE_HEADER_MIDDLEWARE = frozenset(
         "whitenoise.middleware.WhiteNoiseMiddleware",
     }
 )
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 
 def event_application(wsgi_app: WSGIApp) -> WSGIApp:

@@ -18,6 +18,7 @@ from typing import Any
 
 from websockets_app import aws_limits
 from websockets_app.exceptions import InvalidMessageId
+from websockets_app.validators import is_whole_number
 
 __all__ = (
     "ERROR_KEY",
@@ -57,7 +58,7 @@ def message_id(body: dict[str, Any]) -> MessageId | None:
     value = body[MESSAGE_ID_KEY]
     if isinstance(value, str) and 1 <= len(value) <= MAX_MESSAGE_ID_LENGTH:
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_SAFE_INTEGER:
+    if is_whole_number(value, -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER):
         return value
     raise InvalidMessageId(
         f'"{MESSAGE_ID_KEY}" must be a string of 1 to {MAX_MESSAGE_ID_LENGTH} characters '

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from base64 import b64decode
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -19,11 +19,17 @@ __all__ = (
     "ENVIRON_EVENT_KEY",
     "EVENT_TYPES",
     "ORIGINAL_EVENT_KEY",
+    "LambdaFunction",
+    "WSGIApp",
     "is_websocket_event",
     "source_ip",
     "to_http_event",
     "to_websocket_response",
 )
+
+# The two ends the event path joins: a Lambda handler (event, context) -> answer, and a WSGI application.
+LambdaFunction = Callable[[dict[str, Any], Any], Any]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 EVENT_TYPES = frozenset({"CONNECT", "MESSAGE", "DISCONNECT"})
 ORIGINAL_EVENT_KEY = "websocketEvent"

@@ -1,6 +1,10 @@
 """Provisioning of the WebSocket API: one idempotent reconcile, shared by the Zappa hooks, admin and commands.
 
-``desired`` describes the API wanted, ``diff`` compares it with AWS (pure), ``reconcile`` reads AWS and applies
-the difference with boto3, ``records`` ties it to the ``ApiGateway`` rows. Import the module you need: the
-models use ``desired`` without paying for boto3.
+``desired`` describes the API wanted, ``diff`` compares it with AWS (pure), ``reconcile`` reads AWS and applies the
+difference with boto3, ``records`` ties it to the ``ApiGateway`` rows. Only the desired state is named here: it
+needs neither boto3 nor Django, and the Zappa hooks import it before Django is set up.
 """
+
+from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget, browser_url
+
+__all__ = ("CustomDomain", "DesiredApi", "LambdaTarget", "browser_url")

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from websockets_app.exceptions import InvalidRoutes
+from websockets_app.validators import ROUTE_KEY_PATTERN
 
 __all__ = (
     "BUILT_IN_ROUTES",
-    "ROUTE_KEY_PATTERN",
     "ROUTE_RESPONSE_KEY",
     "ROUTE_RESPONSE_SELECTION_EXPRESSION",
     "CustomDomain",
@@ -35,7 +35,6 @@ BUILT_IN_ROUTES = ("$connect", "$disconnect", "$default")
 ROUTE_RESPONSE_KEY = "$default"
 ROUTE_RESPONSE_SELECTION_EXPRESSION = "$default"
 # API Gateway route keys for custom routes: no "$" prefix (those are reserved), at most 128 characters.
-ROUTE_KEY_PATTERN = r"[A-Za-z0-9_.:-]{1,128}"
 _ROUTE_KEY_RE = re.compile(ROUTE_KEY_PATTERN)
 _FUNCTION_ARN_RE = re.compile(r"arn:[^:]+:lambda:[^:]+:\d{12}:function:[^:]+")
 

@@ -1,1 +1,12 @@
-"""What guards the event path: origins, identity bound to the login, connect tokens, permissions, rate limits."""
+"""What guards the event path: origins, identity bound to the login, connect tokens, permissions, rate limits.
+
+``origins`` checks the browser's ``Origin`` on ``$connect``, ``identity`` ends a connection's identity with the
+login it was opened with, ``tokens`` and ``token_views`` issue and redeem single-use connect tokens,
+``permissions`` checks what a user may do, and ``rate_limits`` counts attempts where every container sees them.
+"""
+
+from websockets_app.security.identity import close_user_connections
+from websockets_app.security.permissions import AnyOf, has_permissions
+from websockets_app.security.tokens import issue_connect_token
+
+__all__ = ("AnyOf", "close_user_connections", "has_permissions", "issue_connect_token")

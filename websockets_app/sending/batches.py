@@ -1,7 +1,8 @@
 """The Zappa asynchronous task that sends one batch of a broadcast too large for a single Lambda invocation.
 
-Kept apart from ``messaging`` because importing ``zappa.asynchronous`` builds boto3 clients: only a large broadcast
-pays for it. On Lambda, calling :func:`send_batch` invokes this Lambda asynchronously; elsewhere it runs inline.
+Kept apart from :mod:`~websockets_app.sending.messaging` because importing ``zappa.asynchronous`` builds boto3
+clients: only a large broadcast pays for it. On Lambda, calling :func:`send_batch` invokes this Lambda
+asynchronously; elsewhere it runs inline.
 
 A batch is resumable. It goes in primary-key order, :data:`CHECKPOINT_KEYS` connections at a time, and records in
 its :class:`~websockets_app.models.BroadcastBatch` row how far it got as soon as a chunk's posts have their
@@ -25,7 +26,7 @@ from zappa.asynchronous import task
 
 from websockets_app.events.invocation import remaining_seconds
 from websockets_app.models import BroadcastBatch
-from websockets_app.sending.messaging import SendResult, deliver_to_pks
+from websockets_app.sending.delivery import SendResult, deliver_to_pks
 
 __all__ = ("send_batch",)
 

@@ -26,7 +26,7 @@ from django.utils.module_loading import import_string
 
 from websockets_app.emulator.asgi_events import UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON
 from websockets_app.emulator.route_responses import route_response
-from websockets_app.testing.connections_api import StubConnection, management_api_stub
+from websockets_app.testing.connections_api import StubConnection, connections_api_stub
 from websockets_app.testing.events import API_ID, DOMAIN_NAME, STAGE, connect_event, disconnect_event, message_event
 
 __all__ = ("WebSocketConnection", "WebSocketTestClient", "keep_test_database_connection")
@@ -111,7 +111,7 @@ class WebSocketConnection:
         """Close from the browser's side: API Gateway then sends ``$disconnect``."""
         self._require_open()
         self.closed = True
-        management_api_stub().close(self.connection_id)
+        connections_api_stub().close(self.connection_id)
         self.disconnect_response = self.client.invoke(
             disconnect_event(
                 status_code=status_code, reason=reason, connected_at=self.connected_at, **self._event_fields()
@@ -221,7 +221,7 @@ class WebSocketTestClient:
         self.connections.append(connection)
         if connection.accepted:
             # Like AWS: the connection can be sent to only once $connect has answered.
-            management_api_stub().open(connection._stub_connection)
+            connections_api_stub().open(connection._stub_connection)
         return connection
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -250,7 +250,7 @@ class WebSocketTestClient:
 
     @contextmanager
     def _sending_to_stub(self) -> Iterator[None]:
-        websockets = {**getattr(settings, "WEBSOCKETS", {}), "ENDPOINT_URL": management_api_stub().url}
+        websockets = {**getattr(settings, "WEBSOCKETS", {}), "ENDPOINT_URL": connections_api_stub().url}
         missing_credentials = {key: value for key, value in _FAKE_CREDENTIALS.items() if not os.environ.get(key)}
         with override_settings(WEBSOCKETS=websockets), mock.patch.dict(os.environ, missing_credentials):
             yield
@@ -271,7 +271,7 @@ class WebSocketTestClient:
     def _disconnect_deleted(self) -> None:
         """Send the ``$disconnect`` AWS sends after the app closed a connection with ``DELETE /@connections``."""
         open_ids = {connection.connection_id for connection in self.connections if not connection.closed}
-        deleted = set(management_api_stub().take_deleted(open_ids))
+        deleted = set(connections_api_stub().take_deleted(open_ids))
         for connection in self.connections:
             if connection.connection_id in deleted:
                 connection.disconnect(status_code=1000, reason="")

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
-from websockets_app.emulator.connections_api import ManagementResponse, connection_info, refusal
+from websockets_app.emulator.connections_api import ConnectionsApiAnswer, get_connection_answer, refusal
 from websockets_app.emulator.limits import AWS_LIMITS
 
-__all__ = ("ManagementApiStub", "StubConnection", "management_api_stub")
+__all__ = ("ConnectionsApiStub", "StubConnection", "connections_api_stub")
 
 _CONNECTIONS_PATH = "/@connections/"
 
@@ -35,7 +35,7 @@ class StubConnection:
     deleted: bool = False
 
 
-class ManagementApiStub:
+class ConnectionsApiStub:
     """A local HTTP server answering ``POST``, ``GET`` and ``DELETE /@connections/{id}`` (any stage prefix)."""
 
     def __init__(self) -> None:
@@ -66,7 +66,7 @@ class ManagementApiStub:
                 del self._open[connection_id]
         return deleted
 
-    def answer(self, method: str, connection_id: str, data: bytes) -> ManagementResponse:
+    def answer(self, method: str, connection_id: str, data: bytes) -> ConnectionsApiAnswer:
         """The management API's answer, by the same rules as the emulator's."""
         body = data if len(data) <= AWS_LIMITS.message_bytes else None
         with self._lock:
@@ -77,11 +77,11 @@ class ManagementApiStub:
                 return refused
             if method == "POST":
                 connection.received.append(data)
-                return ManagementResponse(200)
+                return ConnectionsApiAnswer(200)
             if method == "DELETE":
                 connection.deleted = True
-                return ManagementResponse(204)
-            return connection_info(
+                return ConnectionsApiAnswer(204)
+            return get_connection_answer(
                 connected_at=connection.connected_at,
                 last_active_at=connection.connected_at,
                 source_ip=connection.source_ip,
@@ -89,7 +89,7 @@ class ManagementApiStub:
             )
 
 
-def _handler_for(stub: ManagementApiStub) -> type[BaseHTTPRequestHandler]:
+def _handler_for(stub: ConnectionsApiStub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self._answer("POST")
@@ -104,7 +104,7 @@ def _handler_for(stub: ManagementApiStub) -> type[BaseHTTPRequestHandler]:
             data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             path = self.path.split("?", 1)[0]
             if _CONNECTIONS_PATH not in path:
-                answer = ManagementResponse(404, json.dumps({"message": "Not found."}).encode(), "NotFoundException")
+                answer = ConnectionsApiAnswer(404, json.dumps({"message": "Not found."}).encode(), "NotFoundException")
             else:
                 answer = stub.answer(method, unquote(path.rsplit(_CONNECTIONS_PATH, 1)[1]), data)
             self.send_response(answer.status)
@@ -121,14 +121,14 @@ def _handler_for(stub: ManagementApiStub) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-_stub: ManagementApiStub | None = None
+_stub: ConnectionsApiStub | None = None
 _stub_lock = threading.Lock()
 
 
-def management_api_stub() -> ManagementApiStub:
+def connections_api_stub() -> ConnectionsApiStub:
     """The process's one stub, started on first use (a daemon thread: it ends with the test run)."""
     global _stub
     with _stub_lock:
         if _stub is None:
-            _stub = ManagementApiStub()
+            _stub = ConnectionsApiStub()
         return _stub

@@ -7,11 +7,15 @@ keys, value types and header casing. ``identity.userAgent`` is there only when t
 
 from __future__ import annotations
 
-import base64
 import itertools
 from typing import Any
 
-from websockets_app.emulator.asgi_events import request_time
+from websockets_app.events.shapes import (
+    assemble_connect,
+    assemble_disconnect,
+    assemble_message,
+    websocket_context,
+)
 
 __all__ = ("API_ID", "DOMAIN_NAME", "REGION", "STAGE", "connect_event", "disconnect_event", "message_event")
 
@@ -23,7 +27,7 @@ CONNECTED_AT = 1_700_000_000_000  # epoch milliseconds, as AWS gives connectedAt
 _request_ids = itertools.count(1)
 
 
-def _websocket_context(
+def _context(
     *,
     event_type: str,
     route_key: str,
@@ -36,23 +40,19 @@ def _websocket_context(
     user_agent: str | None = None,
 ) -> dict[str, Any]:
     """The ``requestContext`` every WebSocket event carries; the event builders take its keyword arguments."""
-    request_id = f"req{next(_request_ids):08d}="
-    identity = {"sourceIp": source_ip} if user_agent is None else {"userAgent": user_agent, "sourceIp": source_ip}
-    return {
-        "routeKey": route_key,
-        "eventType": event_type,
-        "extendedRequestId": request_id,
-        "requestTime": request_time((connected_at + 5) / 1000),
-        "messageDirection": "IN",
-        "stage": stage,
-        "connectedAt": connected_at,
-        "requestTimeEpoch": connected_at + 5,
-        "identity": identity,
-        "requestId": request_id,
-        "domainName": domain_name,
-        "connectionId": connection_id,
-        "apiId": api_id,
-    }
+    return websocket_context(
+        event_type=event_type,
+        route_key=route_key,
+        connection_id=connection_id,
+        api_id=api_id,
+        stage=stage,
+        domain_name=domain_name,
+        connected_at=connected_at,
+        source_ip=source_ip,
+        user_agent=user_agent,
+        request_id=f"req{next(_request_ids):08d}=",
+        request_epoch_ms=connected_at + 5,
+    )
 
 
 def connect_event(
@@ -68,7 +68,7 @@ def connect_event(
     ``connection`` takes ``connection_id``, ``source_ip``, ``api_id``, ``stage``, ``domain_name``, ``connected_at``
     and ``user_agent`` (sent as the ``User-Agent`` header, and repeated in ``identity`` as AWS does).
     """
-    context = _websocket_context(event_type="CONNECT", route_key="$connect", **connection)
+    context = _context(event_type="CONNECT", route_key="$connect", **connection)
     all_headers = {
         "Host": context["domainName"],
         "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
@@ -89,36 +89,22 @@ def connect_event(
     user_agent = next((value for name, value in all_headers.items() if name.lower() == "user-agent"), None)
     if user_agent is not None:
         context["identity"] = {**context["identity"], "userAgent": user_agent}
-    event: dict[str, Any] = {
-        "headers": all_headers,
-        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
-        "requestContext": context,
-        "isBase64Encoded": False,
-    }
-    if query:
-        event["queryStringParameters"] = dict(query)
-        event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
-    return event
+    return assemble_connect(
+        context,
+        headers=all_headers,
+        multi_value_headers={name: [value] for name, value in all_headers.items()},
+        query=dict(query or {}),
+        multi_value_query={name: [value] for name, value in (query or {}).items()},
+    )
 
 
 def message_event(*, body: str | bytes = "", route_key: str = "$default", **connection: Any) -> dict[str, Any]:
     """A MESSAGE event: no headers, only the frame's body (base64 for binary frames)."""
-    context = _websocket_context(event_type="MESSAGE", route_key=route_key, **connection)
-    context["messageId"] = f"msg{next(_request_ids)}="
-    if isinstance(body, bytes):
-        return {"requestContext": context, "body": base64.b64encode(body).decode(), "isBase64Encoded": True}
-    return {"requestContext": context, "body": body, "isBase64Encoded": False}
+    context = _context(event_type="MESSAGE", route_key=route_key, **connection)
+    return assemble_message(context, body=body, message_id=f"msg{next(_request_ids)}=")
 
 
 def disconnect_event(*, status_code: int = 1001, reason: str = "Going away", **connection: Any) -> dict[str, Any]:
     """A $disconnect event: a few near-empty headers and the close code and reason."""
-    context = _websocket_context(event_type="DISCONNECT", route_key="$disconnect", **connection)
-    context["disconnectStatusCode"] = status_code
-    context["disconnectReason"] = reason
-    headers = {"Host": context["domainName"], "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
-    return {
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "requestContext": context,
-        "isBase64Encoded": False,
-    }
+    context = _context(event_type="DISCONNECT", route_key="$disconnect", **connection)
+    return assemble_disconnect(context, status_code=status_code, reason=reason)

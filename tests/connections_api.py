@@ -1,7 +1,7 @@
 """moto's API Gateway management API (``@connections``), patched where moto falls short of AWS.
 
 moto keeps connection ids URL-encoded, accepts posts to any id and never answers 410, 413 or 429. The
-``management_api`` fixture answers as AWS does: only connections a test opened exist (anything else is 410 Gone, as
+``connections_api`` fixture answers as AWS does: only connections a test opened exist (anything else is 410 Gone, as
 is a deleted one), every request is recorded with its URL, and a test can script the errors AWS would answer per
 connection and attempt. Retry back-off is recorded instead of slept.
 
@@ -42,7 +42,8 @@ from tests.aws_events import REGION
 from websockets_app import conf as conf_module
 from websockets_app.backends.sender import Sender
 from websockets_app.conf import conf
-from websockets_app.sending import messaging
+from websockets_app.sending import connections as sending_connections
+from websockets_app.sending import delivery
 
 ERROR_CODES = {
     403: "ForbiddenException",
@@ -225,7 +226,7 @@ def _test_ca() -> trustme.CA:
 
 
 @pytest.fixture
-def management_api(monkeypatch: pytest.MonkeyPatch, _test_ca: trustme.CA) -> Iterator[ManagementApi]:
+def connections_api(monkeypatch: pytest.MonkeyPatch, _test_ca: trustme.CA) -> Iterator[ManagementApi]:
     api = ManagementApi()
 
     def answer(response: ApiGatewayManagementApiResponse) -> str:
@@ -235,7 +236,7 @@ def management_api(monkeypatch: pytest.MonkeyPatch, _test_ca: trustme.CA) -> Ite
         monkeypatch.setattr(ApiGatewayManagementApiResponse, name, answer)
     monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=api.sleeps.append))
     # Clients keep botocore's retry quota: each test starts with fresh ones, as a new Lambda container does.
-    monkeypatch.setattr(messaging, "_clients", {})
+    monkeypatch.setattr(sending_connections, "_clients", {})
     # Timeouts scripted by a test wait this long, not the production 5 s; connecting may take long on a busy machine
     # (hundreds of TLS handshakes answered by Python threads), and a slow connect is not what the tests script.
     monkeypatch.setitem(conf_module.DEFAULTS, "SEND_READ_TIMEOUT", 2)
@@ -253,7 +254,7 @@ def management_api(monkeypatch: pytest.MonkeyPatch, _test_ca: trustme.CA) -> Ite
         resolve=lambda host, port: [("127.0.0.1", endpoint.port)],  # every host name is the local TLS endpoint
         sleep=record_backoff,
     )
-    monkeypatch.setattr(messaging, "_sender", sender)
+    monkeypatch.setattr(delivery, "_sender", sender)
     try:
         with mock_aws():
             yield api

@@ -1,0 +1,232 @@
+"""Posting one message to a list of connections, and recording what became of each.
+
+The rows' endpoints are worked out here and the posts handed to the container's
+:class:`~websockets_app.backends.sender.Sender` (one asyncio loop, hundreds in flight, signed without boto3); the
+outcome comes back as a :class:`SendResult`. A 410 marks the row closed (one UPDATE for the whole batch); any other
+failure is reported and never stops the rest. Both a send from a view and an asynchronous batch of a broadcast
+(:mod:`websockets_app.sending.batches`) deliver through here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+from websockets_app import aws_limits
+from websockets_app.backends.sender import Sender, SendOptions, connection_post
+from websockets_app.conf import aws_region, conf
+from websockets_app.exceptions import MessageTooLarge
+from websockets_app.models import WebSocketSession
+from websockets_app.sending.encoding import encode_message
+
+__all__ = (
+    "GONE_REASON",
+    "MAX_MESSAGE_BYTES",
+    "NOT_READY_REASON",
+    "NO_API_REASON",
+    "TARGET_FIELDS",
+    "SendResult",
+    "Target",
+    "connecting",
+    "connecting_id",
+    "deliver",
+    "deliver_to_pks",
+    "endpoint_url",
+    "has_endpoint",
+    "prepare_payload",
+    "signing_region",
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = aws_limits.MESSAGE_BYTES
+GONE_REASON = "Gone (410) when the server posted to it."
+NOT_READY_REASON = "Still in $connect: API Gateway refuses messages until connect() has answered."
+MAYBE_CONNECTING_REASON = (
+    "Gone (410) within the $connect window: the connection may not have been accepted yet, so it is left open."
+)
+NO_API_REASON = "No API recorded for this connection."
+
+
+_connecting: ContextVar[str | None] = ContextVar("websockets_app_connecting", default=None)
+# The container's one sender: its loop and connection pool outlive invocations.
+_sender = Sender()
+
+
+class Target(NamedTuple):
+    """What sending to one connection needs, read from its row without building a model instance."""
+
+    pk: int
+    connection_id: str
+    api_id: str
+    stage: str
+    connected_at: datetime
+
+
+TARGET_FIELDS = ("pk", "connection_id", "api_id", "stage", "connected_at")
+
+
+@dataclass
+class SendResult:
+    """What happened to one ``send_message``: how many were sent, which connections were gone, which failed and why.
+
+    ``queued`` counts connections handed to asynchronous Lambda invocations (a broadcast split into batches): their
+    outcome is logged by those invocations, not known here.
+    """
+
+    sent: int = 0
+    gone: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    queued: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed (gone connections are not failures: they are closed and forgotten)."""
+        return not self.failed
+
+    def merge(self, other: SendResult) -> SendResult:
+        self.sent += other.sent
+        self.gone.extend(other.gone)
+        self.failed.update(other.failed)
+        self.queued += other.queued
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, returned by asynchronous batches (Lambda serialises what a handler returns)."""
+        return {"sent": self.sent, "gone": list(self.gone), "failed": dict(self.failed), "queued": self.queued}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SendResult:
+        return cls(sent=data["sent"], gone=list(data["gone"]), failed=dict(data["failed"]), queued=data["queued"])
+
+
+def prepare_payload(data: Any) -> bytes:
+    """Encode ``data`` and refuse it, before anything is sent, when API Gateway would (over 128 KB)."""
+    payload = encode_message(data)
+    if len(payload) > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(len(payload), MAX_MESSAGE_BYTES)
+    return payload
+
+
+def deliver_to_pks(
+    session_pks: Sequence[int], payload: bytes, *, on_posted: Callable[[], None] | None = None
+) -> SendResult:
+    """Send one batch of a broadcast (rows closed since it was split are skipped).
+
+    ``on_posted`` runs once every post has its outcome, before the database records them: what a resumable batch
+    needs to know that these connections were reached.
+    """
+    rows = WebSocketSession.objects.filter(pk__in=session_pks, connected=True).values_list(*TARGET_FIELDS)
+    return deliver([Target(*row) for row in rows], payload, on_posted=on_posted)
+
+
+@contextmanager
+def connecting(connection_id: str) -> Iterator[None]:
+    """Mark ``connection_id`` as inside its ``$connect``, when AWS answers 410 to anything posted to it.
+
+    ``WebSocketView`` wraps ``connect()`` in it, so a greeting sent there fails clearly instead of closing the row
+    of a connection that is about to open.
+    """
+    token = _connecting.set(connection_id)
+    try:
+        yield
+    finally:
+        _connecting.reset(token)
+
+
+def connecting_id() -> str | None:
+    """The connection whose ``$connect`` is being answered in this context, if any."""
+    return _connecting.get()
+
+
+def endpoint_url(api_id: str, stage: str) -> str:
+    """The management endpoint for connections of ``api_id``/``stage``; ``WEBSOCKETS["ENDPOINT_URL"]`` wins."""
+    if conf.ENDPOINT_URL:
+        return conf.ENDPOINT_URL
+    region = aws_region()
+    if not region:
+        raise ImproperlyConfigured(
+            "No AWS region to send WebSocket messages through: set AWS_REGION (Lambda sets it) "
+            "or WEBSOCKETS['ENDPOINT_URL']."
+        )
+    return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
+
+
+def deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[], None] | None = None) -> SendResult:
+    """Post ``payload`` to each target; rows found gone are marked closed, failures are reported, none raise."""
+    result = SendResult()
+    ready: list[Target] = []
+    posts = []
+    connecting_now = _connecting.get()
+    # Per API and stage (a send has one or a few), not per connection: the endpoint, or None when there is none.
+    endpoints: dict[tuple[str, str], str | None] = {}
+    for target in targets:
+        if target.connection_id == connecting_now:
+            result.failed[target.connection_id] = NOT_READY_REASON
+            continue
+        key = (target.api_id, target.stage)
+        if key not in endpoints:
+            endpoints[key] = endpoint_url(*key) if has_endpoint(*key) else None
+        endpoint = endpoints[key]
+        if endpoint is None:
+            result.failed[target.connection_id] = NO_API_REASON
+        else:
+            ready.append(target)
+            posts.append(connection_post(endpoint, target.connection_id))
+    outcomes = _sender.post_all(posts, payload, _send_options()) if posts else []
+    if on_posted is not None:
+        on_posted()
+    gone_pks = []
+    # API Gateway answers 410 until $connect is answered, and the row is committed before that: such a row may
+    # belong to a connection about to open, so it is not closed.
+    connecting_since = timezone.now() - aws_limits.INTEGRATION_TIMEOUT
+    for target, outcome in zip(ready, outcomes, strict=True):
+        if outcome.status == "sent":
+            result.sent += 1
+        elif outcome.status == "gone" and target.connected_at > connecting_since:
+            result.failed[target.connection_id] = MAYBE_CONNECTING_REASON
+        elif outcome.status == "gone":
+            result.gone.append(target.connection_id)
+            gone_pks.append(target.pk)
+        else:
+            result.failed[target.connection_id] = outcome.reason
+    if gone_pks:
+        WebSocketSession.objects.filter(pk__in=gone_pks).mark_closed(reason=GONE_REASON)
+    if result.failed:
+        connection_id, reason = next(iter(result.failed.items()))
+        logger.warning(
+            "send_message: %d of %d connections failed (%s: %s)",
+            len(result.failed),
+            len(targets),
+            connection_id,
+            reason,
+        )
+    return result
+
+
+def _send_options() -> SendOptions:
+    return SendOptions(
+        concurrency=conf.SEND_CONCURRENCY,
+        connect_timeout=conf.SEND_CONNECT_TIMEOUT,
+        read_timeout=conf.SEND_READ_TIMEOUT,
+        max_attempts=conf.SEND_MAX_ATTEMPTS,
+        region=signing_region(),
+    )
+
+
+def signing_region() -> str:
+    """The region requests are signed for: the endpoint's; an ENDPOINT_URL (the local emulator) may name none,
+    yet every request is signed."""
+    return aws_region() or "us-east-1"
+
+
+def has_endpoint(api_id: str, stage: str) -> bool:
+    return bool(conf.ENDPOINT_URL or (api_id and stage))
