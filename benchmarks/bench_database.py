@@ -3,7 +3,7 @@
 - The broadcast read of one channel (``in_channel`` + the columns sending needs) against the way before it (an OR of
   the channel column and the membership subquery), side by side, for a channel of the same size (100 rows connected
   with it, 100 that joined it) in a table that grows; the plans of both are printed.
-- ``clearWebSocketSessions`` at 1M rows, half of them closed: the set-based, chunked cleanup against the way before
+- ``clear_websocket_sessions`` at 1M rows, half of them closed: the set-based, chunked cleanup against the way before
   it (``QuerySet.delete()`` on every closed row), each in a fresh process, wall time, CPU and peak memory.
 
 It needs a PostgreSQL database of its own, which it empties: ``BENCH_DATABASE_URL`` (default

@@ -1,4 +1,4 @@
-"""clearWebSocketSessions: closes what API Gateway has certainly closed, deletes closed rows, says what it did."""
+"""clear_websocket_sessions: closes what API Gateway has certainly closed, deletes closed rows, says what it did."""
 
 from datetime import timedelta
 from io import StringIO
@@ -40,7 +40,7 @@ def sessions():
 
 def run(*args: str) -> str:
     out = StringIO()
-    call_command("clearWebSocketSessions", *args, stdout=out)
+    call_command("clear_websocket_sessions", *args, stdout=out)
     return out.getvalue()
 
 
@@ -162,3 +162,25 @@ def test_delete_signals_still_reach_their_receivers(sessions):
     finally:
         post_delete.disconnect(record, sender=WebSocketSession)
     assert sorted(deleted) == ["closed-last-week=", "closed-today=", "idle=", "too-old="]
+
+
+@pytest.mark.parametrize(
+    ("old_name", "new_name"),
+    [
+        ("clearWebSocketSessions", "clear_websocket_sessions"),
+        ("createApiGateway", "create_api_gateway"),
+        ("createCustomDomain", "create_custom_domain"),
+    ],
+)
+def test_the_camel_case_names_of_02_are_aliases_of_the_commands(old_name, new_name):
+    from django.core.management import get_commands, load_command_class
+
+    assert get_commands()[old_name] == get_commands()[new_name] == "websockets_app"
+    assert type(load_command_class("websockets_app", old_name)) is type(load_command_class("websockets_app", new_name))
+
+
+@pytest.mark.django_db
+def test_clearwebsocketsessions_still_runs_under_its_02_name():
+    out = StringIO()
+    call_command("clearWebSocketSessions", "--dry-run", stdout=out)
+    assert out.getvalue() == "Would mark 0 stale session(s) closed.\nWould delete 0 closed session(s).\n"

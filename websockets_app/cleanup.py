@@ -5,7 +5,7 @@ The same run deletes connect tokens that are spent or expired, and rate-limit co
 
 ``$disconnect`` is best-effort, so some connections never say goodbye. API Gateway closes every connection after
 2 hours, and after 10 minutes without a message; a row past either limit is closed, whatever it says.
-Run it with ``manage.py clearWebSocketSessions`` or on a schedule through Zappa's ``events`` (:func:`scheduled`).
+Run it with ``manage.py clear_websocket_sessions`` or on a schedule through Zappa's ``events`` (:func:`scheduled`).
 
 It is set-based, so memory stays flat at any table size: stale rows are closed by one UPDATE, and closed rows are
 deleted :data:`DELETE_CHUNK` at a time, by primary-key range, each chunk with the rows that depend on it in its own
@@ -36,7 +36,7 @@ from websockets_app.models import (
 
 __all__ = ("CleanupResult", "clear_sessions", "scheduled")
 
-STALE_REASON = "Closed by clearWebSocketSessions: past API Gateway's idle or duration limit."
+STALE_REASON = "Closed by clear_websocket_sessions: past API Gateway's idle or duration limit."
 # Closed rows deleted per transaction: big enough that the round trips do not matter, small enough to hold no lock
 # (or Python list) for long.
 DELETE_CHUNK = 10_000

@@ -80,7 +80,7 @@ DEFAULTS: dict[str, Any] = {
     # Channels whose broadcasts are numbered and kept, so clients can resume (docs: history-presence): names or
     # shell-style patterns ("room-*", "*" for every channel). An ApiGateway's default channel can opt in too.
     "HISTORY_CHANNELS": (),
-    # What clearWebSocketSessions keeps of each channel's history: the newest messages, none older than this.
+    # What clear_websocket_sessions keeps of each channel's history: the newest messages, none older than this.
     "HISTORY_MAX_MESSAGES": 1000,
     "HISTORY_MAX_AGE": 24 * 60 * 60,
     # Messages one history answer carries at most; the client asks again for the rest ("more": true).

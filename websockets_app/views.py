@@ -165,7 +165,7 @@ class WebSocketView(ChannelActions, View):
         return None
 
     def disconnect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase | None:
-        """Mark the connection closed; the row stays until ``clearWebSocketSessions`` removes it."""
+        """Mark the connection closed; the row stays until ``clear_websocket_sessions`` removes it."""
         session = self.websocket_session
         if session is None:
             raise RejectEvent(410, "Gone: unknown connection.")

@@ -274,11 +274,11 @@ def test_clear_websocket_sessions_says_how_much_history_it_deleted(websocket_cli
     for n in range(3):
         broadcast("room-1", n)
     out = StringIO()
-    call_command("clearWebSocketSessions", "--dry-run", stdout=out)
+    call_command("clear_websocket_sessions", "--dry-run", stdout=out)
     assert out.getvalue().splitlines()[-1] == "Would delete 2 channel history message(s) past retention."
     assert kept("room-1") == [1, 2, 3]
     out = StringIO()
-    call_command("clearWebSocketSessions", stdout=out)
+    call_command("clear_websocket_sessions", stdout=out)
     assert out.getvalue().splitlines()[-1] == "Deleted 2 channel history message(s) past retention."
     assert kept("room-1") == [3]
 

@@ -58,7 +58,7 @@ def give_domain(row, name="chat.example.com"):
 
 
 def test_create_api_gateway_command_provisions_and_records(on_lambda, row):
-    lines = command("createApiGateway", f"--pk={row.pk}")
+    lines = command("create_api_gateway", f"--pk={row.pk}")
 
     row.refresh_from_db()
     assert row.api_id
@@ -71,11 +71,11 @@ def test_create_api_gateway_command_provisions_and_records(on_lambda, row):
     assert (row.api_created, row.custom_domain_created, row.api_mapping_id) == (True, False, "")
     assert routes_in_aws(on_lambda) == [["$connect", "$default", "$disconnect", "sendmessage"]]
 
-    assert command("createApiGateway", f"--pk={row.pk}")[1] == "  WebSocket API is up to date."
+    assert command("create_api_gateway", f"--pk={row.pk}")[1] == "  WebSocket API is up to date."
 
 
 def test_create_api_gateway_dry_run_changes_nothing(on_lambda, row):
-    lines = command("createApiGateway", f"--pk={row.pk}", "--dry-run")
+    lines = command("create_api_gateway", f"--pk={row.pk}", "--dry-run")
 
     row.refresh_from_db()
     assert lines[0] == "Planning WebSocket API chat.."
@@ -88,7 +88,7 @@ def test_create_api_gateway_dry_run_changes_nothing(on_lambda, row):
 def test_create_custom_domain_command(on_lambda, row):
     give_domain(row)
 
-    lines = command("createCustomDomain", f"--pk={row.pk}")
+    lines = command("create_custom_domain", f"--pk={row.pk}")
 
     row.refresh_from_db()
     assert lines[-1] == "WebSocket URL: wss://chat.example.com"
@@ -100,7 +100,7 @@ def test_create_custom_domain_command(on_lambda, row):
 def test_create_api_gateway_publishes_no_domain_it_did_not_create(on_lambda, row):
     give_domain(row)
 
-    lines = command("createApiGateway", f"--pk={row.pk}")
+    lines = command("create_api_gateway", f"--pk={row.pk}")
 
     row.refresh_from_db()
     url = f"wss://{row.api_id}.execute-api.{REGION}.amazonaws.com/dev"
@@ -111,14 +111,14 @@ def test_create_api_gateway_publishes_no_domain_it_did_not_create(on_lambda, row
 
 def test_create_custom_domain_without_a_domain_is_refused(on_lambda, row):
     with pytest.raises(CommandError, match="chat has no custom domain name to create"):
-        command("createCustomDomain", f"--pk={row.pk}")
+        command("create_custom_domain", f"--pk={row.pk}")
 
 
 def test_a_failed_run_is_not_flagged_created(on_lambda, row):
     give_domain(row, "chat.example.org")  # no hosted zone holds it
 
     with pytest.raises(CommandError, match="No public Route 53 hosted zone holds"):
-        command("createCustomDomain", f"--pk={row.pk}")
+        command("create_custom_domain", f"--pk={row.pk}")
 
     row.refresh_from_db()
     assert row.api_id
@@ -127,13 +127,13 @@ def test_a_failed_run_is_not_flagged_created(on_lambda, row):
 
 def test_unknown_row_and_unknown_function_are_refused(aws, row):
     with pytest.raises(CommandError, match="No ApiGateway with pk=999"):
-        command("createApiGateway", "--pk=999")
+        command("create_api_gateway", "--pk=999")
     with pytest.raises(CommandError, match="No Lambda function to integrate with"):
-        command("createApiGateway", f"--pk={row.pk}")
+        command("create_api_gateway", f"--pk={row.pk}")
 
 
 def test_function_name_can_be_given_locally(aws, row):
-    command("createApiGateway", f"--pk={row.pk}", f"--function-name={aws.function_name}")
+    command("create_api_gateway", f"--pk={row.pk}", f"--function-name={aws.function_name}")
 
     row.refresh_from_db()
     assert row.api_created is True
@@ -227,7 +227,7 @@ def change_form(row, route):
 
 @override_settings(WEBSOCKETS={"PROVISION_ON_SAVE": True})
 def test_admin_change_form_with_inline_routes_reaches_aws(on_lambda, admin_client, row):
-    command("createApiGateway", f"--pk={row.pk}")
+    command("create_api_gateway", f"--pk={row.pk}")
     row.refresh_from_db()
 
     response = admin_client.post(
@@ -241,7 +241,7 @@ def test_admin_change_form_with_inline_routes_reaches_aws(on_lambda, admin_clien
 
 
 def test_by_default_saving_in_the_admin_leaves_aws_alone(on_lambda, admin_client, row):
-    command("createApiGateway", f"--pk={row.pk}")
+    command("create_api_gateway", f"--pk={row.pk}")
     row.refresh_from_db()
     route = row.additional_routes.get()
     on_lambda.calls.clear()

@@ -41,7 +41,7 @@ def test_a_domain_mapped_to_another_api_is_refused(aws, desired):  # noqa: F811
 
     assert str(refused.value) == (
         f"Refused to take over chat.example.com: it is mapped to another API ({other}/prod). Unmap it there, or "
-        "allow it explicitly (createCustomDomain --take-over, or take_over_domain in the stage's websocket_api "
+        "allow it explicitly (create_custom_domain --take-over, or take_over_domain in the stage's websocket_api "
         "settings)"
     )
     assert mappings(aws) == [(other, "prod")]
@@ -85,7 +85,7 @@ def test_a_dns_record_it_did_not_make_is_not_overwritten(aws, desired, record, d
 
     assert str(refused.value) == (
         f"Refused to overwrite the DNS record chat.example.com in zone {aws.zone_id}: it points at {described}, not "
-        "at this API's domain. Remove it, or allow it explicitly (createCustomDomain --take-over, or "
+        "at this API's domain. Remove it, or allow it explicitly (create_custom_domain --take-over, or "
         "take_over_domain in the stage's websocket_api settings)"
     )
     records = aws.session.client("route53").list_resource_record_sets(HostedZoneId=aws.zone_id)

@@ -1,4 +1,4 @@
-"""What ``createApiGateway`` and ``createCustomDomain`` share: pick the row, run the reconcile, report."""
+"""What ``create_api_gateway`` and ``create_custom_domain`` share: pick the row, run the reconcile, report."""
 
 from __future__ import annotations
 

@@ -197,7 +197,7 @@ class _Run:
         if others and not domain.take_over:
             raise ProvisioningError(
                 f"Refused to take over {domain.name}: it is mapped to another API ({', '.join(others)}). Unmap it "
-                "there, or allow it explicitly (createCustomDomain --take-over, or take_over_domain in the stage's "
+                "there, or allow it explicitly (create_custom_domain --take-over, or take_over_domain in the stage's "
                 "websocket_api settings)",
                 self.outcome,
             )
@@ -218,7 +218,7 @@ class _Run:
             raise ProvisioningError(
                 f"Refused to overwrite the DNS record {domain.name} in zone {zone_id}: it points at "
                 f"{_record_target(record)}, not at this API's domain. Remove it, or allow it explicitly "
-                "(createCustomDomain --take-over, or take_over_domain in the stage's websocket_api settings)",
+                "(create_custom_domain --take-over, or take_over_domain in the stage's websocket_api settings)",
                 self.outcome,
             )
         self.apply(diff_dns_record(domain.name, zone_id, target_name or NEW, target_zone or NEW, record))

@@ -1,6 +1,6 @@
 """The reconcile run for an ``ApiGateway`` row: desired state from the row, what was provisioned back onto it.
 
-The admin actions and the ``createApiGateway`` / ``createCustomDomain`` commands are front-ends of this one
+The admin actions and the ``create_api_gateway`` / ``create_custom_domain`` commands are front-ends of this one
 function, so an API made from the admin is made exactly as the Zappa hook makes it.
 """
 

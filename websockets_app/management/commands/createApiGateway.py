@@ -1,7 +1,5 @@
-"""``manage.py createApiGateway --pk=N [--dry-run]``: the row's WebSocket API, routes, stage and permissions."""
+"""``manage.py createApiGateway``: this command's name before 0.3, kept as an alias of ``create_api_gateway``."""
 
-from websockets_app.management.provisioning_command import ProvisioningCommand
+from websockets_app.management.commands.create_api_gateway import Command
 
-
-class Command(ProvisioningCommand):
-    help = "Create or update the WebSocket API of an ApiGateway row so it matches the row (--dry-run to preview)."
+__all__ = ("Command",)

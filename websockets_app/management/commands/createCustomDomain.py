@@ -1,11 +1,5 @@
-"""``manage.py createCustomDomain --pk=N [--dry-run]``: the API as ``createApiGateway`` makes it, plus its domain."""
+"""``manage.py createCustomDomain``: this command's name before 0.3, kept as an alias of ``create_custom_domain``."""
 
-from websockets_app.management.provisioning_command import ProvisioningCommand
+from websockets_app.management.commands.create_custom_domain import Command
 
-
-class Command(ProvisioningCommand):
-    help = (
-        "Create or update the WebSocket API of an ApiGateway row and its regional custom domain, API mapping and "
-        "Route 53 alias (--dry-run to preview)."
-    )
-    include_domain = True
+__all__ = ("Command",)
