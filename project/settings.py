@@ -8,6 +8,7 @@ set, so a forgotten variable fails loudly instead of running an insecure site.
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -130,7 +131,7 @@ LOGGING = {
 }
 
 # What provisioning publishes in the Lambda environment: the API's URL, default channel and route -> path map.
-WEBSOCKETS: dict = {
+WEBSOCKETS: dict[str, Any] = {
     "URL": os.environ.get("WEBSOCKET_URL") or None,
     "DEFAULT_CHANNEL_NAME": os.environ.get("WEBSOCKET_DEFAULT_CHANNEL") or "default",
     "ROUTE_PATHS": json.loads(os.environ.get("WEBSOCKET_ROUTE_PATHS") or "{}"),

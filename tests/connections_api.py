@@ -39,9 +39,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 
 from tests.aws_events import REGION
-from websockets_app import conf as conf_module
 from websockets_app.backends.sender import Sender
-from websockets_app.conf import conf
+from websockets_app.conf import WebSocketsSettings, conf
 from websockets_app.sending import connections as sending_connections
 from websockets_app.sending import delivery
 
@@ -239,8 +238,8 @@ def connections_api(monkeypatch: pytest.MonkeyPatch, _test_ca: trustme.CA) -> It
     monkeypatch.setattr(sending_connections, "_clients", {})
     # Timeouts scripted by a test wait this long, not the production 5 s; connecting may take long on a busy machine
     # (hundreds of TLS handshakes answered by Python threads), and a slow connect is not what the tests script.
-    monkeypatch.setitem(conf_module.DEFAULTS, "SEND_READ_TIMEOUT", 2)
-    monkeypatch.setitem(conf_module.DEFAULTS, "SEND_CONNECT_TIMEOUT", 30)
+    monkeypatch.setattr(WebSocketsSettings.SEND_READ_TIMEOUT, "default", 2)
+    monkeypatch.setattr(WebSocketsSettings.SEND_CONNECT_TIMEOUT, "default", 30)
     endpoint = _TlsEndpoint(api, _test_ca)
     client_context = ssl.create_default_context()
     _test_ca.configure_trust(client_context)

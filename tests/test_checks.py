@@ -12,7 +12,8 @@ from django.http import HttpResponse
 from django.urls import path
 
 from tests.websocket_views import ActionView, CustomDispatchView
-from websockets_app import checks, security_checks
+from websockets_app import checks
+from websockets_app.conf import conf, settings_by_name
 from websockets_app.models import ApiGateway
 from websockets_app.views import WebSocketView
 
@@ -20,6 +21,43 @@ from websockets_app.views import WebSocketView
 pytestmark = pytest.mark.django_db
 
 URL_HINT = 'Add path("ws/<slug:route>", YourWebSocketView.as_view()) to your URLconf.'
+
+# Every WEBSOCKETS key, in alphabetical order, as the unknown-key check lists them.
+KNOWN_KEYS = [
+    "ALLOWED_ORIGINS",
+    "ALLOW_MISSING_ORIGIN",
+    "CONNECT_RATE_LIMIT_PER_IP",
+    "CONNECT_RATE_LIMIT_PER_USER",
+    "CONNECT_TOKEN_MAX_AGE",
+    "CONNECT_TOKEN_RATE_LIMIT_PER_USER",
+    "DEFAULT_CHANNEL_NAME",
+    "EMULATOR_BINARY_FRAMES",
+    "EMULATOR_CONNECTIONS_PER_SECOND",
+    "EMULATOR_INTEGRATION_TIMEOUT",
+    "EMULATOR_ORDERED_MESSAGES",
+    "EMULATOR_REQUIRE_SIGNATURE",
+    "EMULATOR_THROTTLE_SHARE",
+    "ENDPOINT_URL",
+    "HISTORY_CHANNELS",
+    "HISTORY_MAX_AGE",
+    "HISTORY_MAX_MESSAGES",
+    "HISTORY_REPLAY_LIMIT",
+    "LAMBDA_FUNCTION_NAME",
+    "LAMBDA_HANDLER",
+    "MAX_JOINED_CHANNELS",
+    "PATH_PREFIX",
+    "PRESENCE_EVENTS_CHANNELS",
+    "PROVISION_ON_SAVE",
+    "RATE_LIMIT_CACHE",
+    "RATE_LIMIT_IPV6_PREFIX",
+    "ROUTE_PATHS",
+    "SEND_BATCH_SIZE",
+    "SEND_CONCURRENCY",
+    "SEND_CONNECT_TIMEOUT",
+    "SEND_MAX_ATTEMPTS",
+    "SEND_READ_TIMEOUT",
+    "URL",
+]
 
 
 def urlconf(*patterns) -> types.ModuleType:
@@ -214,7 +252,7 @@ class TestWebsocketsSetting:
             ),
             Error(
                 "Unknown WEBSOCKETS key 'COLOUR'.",
-                hint="Known keys: " + ", ".join(sorted(checks.DEFAULTS)) + ".",
+                hint="Known keys: " + ", ".join(KNOWN_KEYS) + ".",
                 id="websockets_app.E003",
             ),
         ]
@@ -366,7 +404,7 @@ class TestOriginDefault:
         settings.ALLOWED_HOSTS = hosts
         settings.WEBSOCKETS = {}
 
-        messages = security_checks.check_origin_default()
+        messages = checks.check_origin_default()
 
         assert ids(messages) == ["websockets_app.W101"]
         assert messages[0].hint == (
@@ -386,4 +424,86 @@ class TestOriginDefault:
         settings.ALLOWED_HOSTS = hosts
         settings.WEBSOCKETS = {"ALLOWED_ORIGINS": origins}
 
-        assert security_checks.check_origin_default() == []
+        assert checks.check_origin_default() == []
+
+
+# One wrong value per key, the id its check reports, and what the hint says a right one is.
+WRONG_VALUES = [
+    ("DEFAULT_CHANNEL_NAME", "room 1", "E201", "a channel name (1 to 128 letters, digits, '-', '_' or '.')"),
+    ("ENDPOINT_URL", "localhost:8000", "E202", "an http:// or https:// URL, or None"),
+    ("MAX_JOINED_CHANNELS", -1, "E203", "a whole number of 0 or more"),
+    ("PATH_PREFIX", "/ws", "E204", "a path starting and ending with '/' (\"/ws/\")"),
+    ("LAMBDA_HANDLER", "handler", "E205", 'a dotted path ("project.lambda_handler.lambda_handler"), or None'),
+    ("ALLOWED_ORIGINS", "https://example.com", "E206", "a list of strings, or None"),
+    ("ALLOW_MISSING_ORIGIN", "no", "E207", "True or False"),
+    ("CONNECT_TOKEN_MAX_AGE", 0, "E208", "a whole number of 1 or more"),
+    ("CONNECT_RATE_LIMIT_PER_IP", 60, "E209", "a pair of whole numbers of 1 or more (count, seconds), or None"),
+    ("CONNECT_RATE_LIMIT_PER_USER", (30, 0), "E210", "a pair of whole numbers of 1 or more (count, seconds), or None"),
+    (
+        "CONNECT_TOKEN_RATE_LIMIT_PER_USER",
+        (True, 60),
+        "E211",
+        "a pair of whole numbers of 1 or more (count, seconds), or None",
+    ),
+    ("RATE_LIMIT_CACHE", 1, "E212", "a string, or None"),
+    ("RATE_LIMIT_IPV6_PREFIX", 129, "E213", "a prefix length from 0 to 128"),
+    ("ROUTE_PATHS", {"join": 1}, "E214", "a dict of strings to strings"),
+    ("URL", "https://example.com/ws", "E215", 'a ws:// or wss:// URL ("{host}" stands for the page\'s host), or None'),
+    ("LAMBDA_FUNCTION_NAME", ["chat-dev"], "E216", "a string, or None"),
+    ("PROVISION_ON_SAVE", 1, "E217", "True or False"),
+    ("SEND_CONCURRENCY", 0, "E218", "a whole number of 1 or more"),
+    ("SEND_CONNECT_TIMEOUT", "2", "E219", "a number of seconds above 0"),
+    ("SEND_READ_TIMEOUT", 0, "E220", "a number of seconds above 0"),
+    ("SEND_MAX_ATTEMPTS", 2.5, "E221", "a whole number of 1 or more"),
+    ("SEND_BATCH_SIZE", 0, "E222", "a whole number of 1 or more, or None"),
+    ("EMULATOR_ORDERED_MESSAGES", "yes", "E223", "True or False"),
+    ("EMULATOR_BINARY_FRAMES", None, "E224", "True or False"),
+    ("EMULATOR_REQUIRE_SIGNATURE", 0, "E225", "True or False"),
+    ("EMULATOR_THROTTLE_SHARE", 1.5, "E226", "a number from 0 to 1"),
+    ("EMULATOR_INTEGRATION_TIMEOUT", -29, "E227", "a number of seconds above 0, or None"),
+    ("EMULATOR_CONNECTIONS_PER_SECOND", 0.5, "E228", "a whole number of 1 or more, or None"),
+    ("HISTORY_CHANNELS", "room-*", "E229", "a list of strings"),
+    ("HISTORY_MAX_MESSAGES", None, "E230", "a whole number of 0 or more"),
+    ("HISTORY_MAX_AGE", "1 day", "E231", "a number of seconds above 0"),
+    ("HISTORY_REPLAY_LIMIT", 0, "E232", "a whole number of 1 or more"),
+    ("PRESENCE_EVENTS_CHANNELS", ["*", 1], "E233", "a list of strings"),
+]
+
+
+class TestSettingTypes:
+    def test_every_key_has_its_own_check_in_id_order(self):
+        assert [key for key, *_ in WRONG_VALUES] == list(settings_by_name())
+        assert [check_id for _, _, check_id, _ in WRONG_VALUES] == [f"E{number}" for number in range(201, 234)]
+
+    @pytest.mark.parametrize(("key", "value", "check_id", "expected"), WRONG_VALUES)
+    def test_a_value_of_the_wrong_type_is_reported_with_the_fix(self, settings, key, value, check_id, expected):
+        settings.WEBSOCKETS = {key: value}
+
+        [error] = checks.check_setting_types()
+
+        assert (error.id, error.msg) == (
+            f"websockets_app.{check_id}",
+            f"WEBSOCKETS[{key!r}] is {value!r}, which is not {expected}.",
+        )
+        assert error.hint.startswith(f"Set WEBSOCKETS[{key!r}] to {expected} (")
+        assert error.hint.endswith("or remove it to use the default.")
+
+    def test_the_defaults_and_the_demos_values_pass(self, settings):
+        settings.WEBSOCKETS = {name: setting.default for name, setting in settings_by_name().items()}
+        assert checks.check_setting_types() == []
+        settings.WEBSOCKETS = {
+            "HISTORY_CHANNELS": ["*"],
+            "CONNECT_RATE_LIMIT_PER_IP": [60, 60],
+            "ENDPOINT_URL": "http://127.0.0.1:8000/local",
+            "URL": "ws://{host}/",
+            "SEND_READ_TIMEOUT": 2.5,
+            "ALLOWED_ORIGINS": ("https://www.example.com",),
+        }
+        assert checks.check_setting_types() == []
+
+    def test_a_wrong_value_is_read_as_given_until_fixed(self, settings):
+        """conf hands back what the settings say; the check is what tells the developer."""
+        settings.WEBSOCKETS = {"SEND_CONCURRENCY": "many"}
+        assert conf.SEND_CONCURRENCY == "many"
+        settings.WEBSOCKETS = "not a dict"
+        assert conf.SEND_CONCURRENCY == 256

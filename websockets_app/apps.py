@@ -7,7 +7,7 @@ class WebSocketsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from websockets_app import checks, security_checks  # noqa: F401  (they register the system checks)
+        from websockets_app import checks  # noqa: F401  (registers the system checks)
         from websockets_app.channels import roster
         from websockets_app.security import identity
 

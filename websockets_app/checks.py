@@ -1,7 +1,10 @@
 """System checks: the misconfigurations that make WebSockets fail on AWS, caught by ``manage.py check``.
 
-Every id is stable (listed in docs/reference.md) and every message says how to fix it. Only the check tagged
-``database`` reads the database, and only when Django asks for database checks (``check --database``, ``migrate``).
+Every id is stable (listed in docs/reference.md) and every message says how to fix it. The checks stand here in the
+order of their ids: errors E0xx (the site and its deployment), E2xx (a ``WEBSOCKETS`` value of the wrong type, one id
+per key), then warnings W0xx (AWS reachability) and W1xx (settings that quietly weaken the app's defences). Only the
+check tagged ``database`` reads the database, and only when Django asks for database checks (``check --database``,
+``migrate``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,8 @@ from django.http.request import validate_host
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.exceptions import Resolver404
 
-from websockets_app.conf import DEFAULTS, aws_region, conf
+from websockets_app.conf import aws_region, conf, settings_by_name
+from websockets_app.security.origins import shared_domain_wildcards
 
 __all__ = (
     "check_allowed_hosts",
@@ -31,6 +35,9 @@ __all__ = (
     "check_app_order",
     "check_aws_region",
     "check_csrf_exemption",
+    "check_origin_default",
+    "check_rate_limit_store",
+    "check_setting_types",
     "check_slim_handler",
     "check_url_pattern",
     "check_websockets_setting",
@@ -70,49 +77,10 @@ def check_slim_handler(**kwargs: Any) -> list[CheckMessage]:
     return errors
 
 
-@register(deploy=True)
-def check_aws_region(**kwargs: Any) -> list[CheckMessage]:
-    """W001: without a region the app cannot build the management API endpoint to send messages.
-
-    A deployment check (``check --deploy``): local development sends through ``ENDPOINT_URL`` and needs none.
-    """
-    if conf.ENDPOINT_URL or aws_region():
-        return []
-    return [
-        Warning(
-            "No AWS region is configured: messages cannot be sent and API Gateway's hostnames are unknown.",
-            hint="Set AWS_REGION or AWS_DEFAULT_REGION (Lambda sets AWS_REGION itself), or a region in your AWS "
-            'profile; locally, set WEBSOCKETS["ENDPOINT_URL"] instead.',
-            id="websockets_app.W001",
-        )
-    ]
-
-
-@register()
-def check_allowed_hosts(**kwargs: Any) -> list[CheckMessage]:
-    """W002: events arrive with the execute-api host; Django answers 400 to every one it does not allow.
-
-    A warning, not an error: a site reached only through a custom domain does not need the execute-api host.
-    """
-    region = aws_region()
-    if not region:
-        return []
-    host = f"a1b2c3d4e5.execute-api.{region}.amazonaws.com"
-    if _host_allowed(host):
-        return []
-    return [
-        Warning(
-            f"ALLOWED_HOSTS does not accept API Gateway's hostnames in {region} (such as {host}): every WebSocket "
-            "event through the execute-api URL is answered 400.",
-            hint=f'Add ".execute-api.{region}.amazonaws.com" to ALLOWED_HOSTS (or only your custom domain, if '
-            "clients never use the execute-api URL).",
-            id="websockets_app.W002",
-        )
-    ]
-
-
 @register(Tags.database)
-def check_allowed_hosts_for_apis(databases: list[str] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_allowed_hosts_for_apis(
+    app_configs: Any = None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
     """E002: the hosts of the WebSocket APIs recorded in the database must all be allowed."""
     if not databases:
         return []
@@ -145,22 +113,6 @@ def check_allowed_hosts_for_apis(databases: list[str] | None = None, **kwargs: A
 
 
 @register()
-def check_app_order(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E008: the first app providing a command wins, so after staticfiles ``runserver`` serves no WebSockets."""
-    names = [config.name for config in django_apps.get_app_configs()]
-    if STATICFILES_APP not in names or names.index(STATICFILES_APP) > names.index(APP_NAME):
-        return []
-    return [
-        Error(
-            f"{APP_NAME!r} comes after {STATICFILES_APP!r} in INSTALLED_APPS, so runserver is staticfiles' one: "
-            "WebSocket upgrades get 404 and no events reach your views locally.",
-            hint=f"List {APP_NAME!r} before {STATICFILES_APP!r} (first, for example) in INSTALLED_APPS.",
-            id="websockets_app.E008",
-        )
-    ]
-
-
-@register()
 def check_websockets_setting(**kwargs: Any) -> list[CheckMessage]:
     """E003: a misspelled key is otherwise ignored without a word, and its default used instead."""
     value = getattr(settings, "WEBSOCKETS", {})
@@ -168,16 +120,16 @@ def check_websockets_setting(**kwargs: Any) -> list[CheckMessage]:
         return [
             Error(
                 f"WEBSOCKETS must be a dict, not {type(value).__name__}.",
-                hint=f"Set WEBSOCKETS = {{...}} with keys among {', '.join(sorted(DEFAULTS))}.",
+                hint=f"Set WEBSOCKETS = {{...}} with keys among {', '.join(sorted(settings_by_name()))}.",
                 id="websockets_app.E003",
             )
         ]
     errors: list[CheckMessage] = []
     for key in value:
-        if key in DEFAULTS:
+        if key in settings_by_name():
             continue
-        close = difflib.get_close_matches(str(key).upper(), DEFAULTS, n=1)
-        hint = f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(sorted(DEFAULTS))}."
+        close = difflib.get_close_matches(str(key).upper(), settings_by_name(), n=1)
+        hint = f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(sorted(settings_by_name()))}."
         errors.append(Error(f"Unknown WEBSOCKETS key {key!r}.", hint=hint, id="websockets_app.E003"))
     return errors
 
@@ -278,6 +230,133 @@ def check_csrf_exemption(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+@register()
+def check_app_order(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E008: the first app providing a command wins, so after staticfiles ``runserver`` serves no WebSockets."""
+    names = [config.name for config in django_apps.get_app_configs()]
+    if STATICFILES_APP not in names or names.index(STATICFILES_APP) > names.index(APP_NAME):
+        return []
+    return [
+        Error(
+            f"{APP_NAME!r} comes after {STATICFILES_APP!r} in INSTALLED_APPS, so runserver is staticfiles' one: "
+            "WebSocket upgrades get 404 and no events reach your views locally.",
+            hint=f"List {APP_NAME!r} before {STATICFILES_APP!r} (first, for example) in INSTALLED_APPS.",
+            id="websockets_app.E008",
+        )
+    ]
+
+
+@register()
+def check_setting_types(**kwargs: Any) -> list[CheckMessage]:
+    """E201-E233: a value of the wrong type is otherwise found only when the code reading it fails, on AWS."""
+    configured = getattr(settings, "WEBSOCKETS", {})
+    if not isinstance(configured, dict):
+        return []  # E003
+    errors: list[CheckMessage] = []
+    for name, setting in settings_by_name().items():
+        if name in configured and not setting.kind.accepts(configured[name]):
+            errors.append(
+                Error(
+                    f"WEBSOCKETS[{name!r}] is {configured[name]!r}, which is not {setting.kind.description}.",
+                    hint=f"Set WEBSOCKETS[{name!r}] to {setting.kind.description} ({setting.doc}; default "
+                    f"{setting.default!r}), or remove it to use the default.",
+                    id=f"websockets_app.{setting.check_id}",
+                )
+            )
+    return errors
+
+
+@register(deploy=True)
+def check_aws_region(**kwargs: Any) -> list[CheckMessage]:
+    """W001: without a region the app cannot build the management API endpoint to send messages.
+
+    A deployment check (``check --deploy``): local development sends through ``ENDPOINT_URL`` and needs none.
+    """
+    if conf.ENDPOINT_URL or aws_region():
+        return []
+    return [
+        Warning(
+            "No AWS region is configured: messages cannot be sent and API Gateway's hostnames are unknown.",
+            hint="Set AWS_REGION or AWS_DEFAULT_REGION (Lambda sets AWS_REGION itself), or a region in your AWS "
+            'profile; locally, set WEBSOCKETS["ENDPOINT_URL"] instead.',
+            id="websockets_app.W001",
+        )
+    ]
+
+
+@register()
+def check_allowed_hosts(**kwargs: Any) -> list[CheckMessage]:
+    """W002: events arrive with the execute-api host; Django answers 400 to every one it does not allow.
+
+    A warning, not an error: a site reached only through a custom domain does not need the execute-api host.
+    """
+    region = aws_region()
+    if not region:
+        return []
+    host = f"a1b2c3d4e5.execute-api.{region}.amazonaws.com"
+    if _host_allowed(host):
+        return []
+    return [
+        Warning(
+            f"ALLOWED_HOSTS does not accept API Gateway's hostnames in {region} (such as {host}): every WebSocket "
+            "event through the execute-api URL is answered 400.",
+            hint=f'Add ".execute-api.{region}.amazonaws.com" to ALLOWED_HOSTS (or only your custom domain, if '
+            "clients never use the execute-api URL).",
+            id="websockets_app.W002",
+        )
+    ]
+
+
+@register(Tags.security)
+def check_origin_default(**kwargs: Any) -> list[CheckMessage]:
+    """Without ALLOWED_ORIGINS the Origin check follows ALLOWED_HOSTS, whose AWS wildcards admit anyone's pages."""
+    if conf.ALLOWED_ORIGINS is not None:
+        return []
+    wildcards = shared_domain_wildcards(list(settings.ALLOWED_HOSTS))
+    if not wildcards:
+        return []
+    return [
+        Warning(
+            f"WEBSOCKETS['ALLOWED_ORIGINS'] is not set, so $connect accepts every Origin that ALLOWED_HOSTS accepts; "
+            f"{', '.join(repr(host) for host in wildcards)} admits pages on hosts anyone can create there (any "
+            "execute-api or CloudFront site), which can then open connections with your visitors' cookies.",
+            hint="Set WEBSOCKETS['ALLOWED_ORIGINS'] to the origins of your own pages, e.g. "
+            "['https://www.example.com'] or ['https://abc123defg.execute-api.eu-west-1.amazonaws.com'].",
+            id="websockets_app.W101",
+        )
+    ]
+
+
+# Cache backends whose counters are not shared by Lambda containers (or not kept at all).
+UNSHARED_CACHE_BACKENDS = {
+    "django.core.cache.backends.locmem.LocMemCache": "keeps its counters per process",
+    "django.core.cache.backends.filebased.FileBasedCache": "keeps its counters on one container's disk",
+    "django.core.cache.backends.dummy.DummyCache": "keeps nothing, which turns every limit off",
+}
+
+
+@register(Tags.security)
+def check_rate_limit_store(**kwargs: Any) -> list[CheckMessage]:
+    """Rate limits in a per-process or dummy cache reset on cold starts and multiply with concurrency."""
+    alias = conf.RATE_LIMIT_CACHE
+    if alias is None:
+        return []
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    problem = UNSHARED_CACHE_BACKENDS.get(backend)
+    if problem is None:
+        return []
+    return [
+        Warning(
+            f"WEBSOCKETS['RATE_LIMIT_CACHE'] is {alias!r}, a {backend.rsplit('.', 1)[-1]} that {problem}: on Lambda "
+            "each container counts alone, from zero after every cold start, so the connect and token limits do not "
+            "hold.",
+            hint="Remove RATE_LIMIT_CACHE to count in the database (the default), or name a cache every container "
+            "shares with atomic increments (Redis, Memcached).",
+            id="websockets_app.W102",
+        )
+    ]
 
 
 def _host_allowed(host: str) -> bool:

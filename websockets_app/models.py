@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
-class WebSocketSessionQuerySet(models.QuerySet):
+class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
     def connected(self) -> "WebSocketSessionQuerySet":
         return self.filter(connected=True)
 

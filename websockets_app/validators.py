@@ -29,11 +29,10 @@ route_key_validator = RegexValidator(f"^{ROUTE_KEY_PATTERN}$", "Use 1 to 128 let
 django_path_validator = RegexValidator(r"^(/[^\s]*)?$", "Give a Django path starting with '/', or leave it empty.")
 
 
-def validate_channel_name(name: object) -> str:
+def validate_channel_name(name: object) -> None:
     """Channel names travel in URLs and logs: keep them to 1-128 letters, digits, '-', '_' and '.'."""
     if not isinstance(name, str) or not CHANNEL_NAME_RE.fullmatch(name):
         raise ValidationError("Invalid channel: use 1 to 128 letters, digits, '-', '_' or '.'.", code="invalid")
-    return name
 
 
 def is_whole_number(value: Any, low: int | None = None, high: int | None = None) -> TypeGuard[int]:

@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -103,11 +103,11 @@ class WebSocketView(ChannelActions, View):
         self._token_session_key_hash: str | None = None
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        event = request.environ.get(ENVIRON_EVENT_KEY)
+        event = request.META.get(ENVIRON_EVENT_KEY)  # WSGIRequest.META is the WSGI environ itself
         if not is_websocket_event(event):
             return HttpResponse("Forbidden: this URL only accepts API Gateway WebSocket events.", status=403)
         self.event = event
-        request.environ[ENVIRON_VIEW_ANSWERED_KEY] = True
+        request.META[ENVIRON_VIEW_ANSWERED_KEY] = True
         context = event["requestContext"]
         event_type = context["eventType"]
         self._debug(f"{event_type} {context['routeKey']} connection={context['connectionId']}")
@@ -131,7 +131,8 @@ class WebSocketView(ChannelActions, View):
             if event_type == "MESSAGE":
                 return _frame(500, error_frame(500, "Internal server error.", self.message_id), logged=True)
             response = HttpResponse("Internal error.", status=500, content_type="text/plain")
-            response._has_been_logged = True  # Django's own marker: skip django.request's second log line
+            # Django's own marker: skip django.request's second log line.
+            response._has_been_logged = True  # type: ignore[attr-defined]  # a private attribute the stubs omit
             return response
         return self._answer_message(response) if event_type == "MESSAGE" else response
 
@@ -220,7 +221,7 @@ class WebSocketView(ChannelActions, View):
         """The method that handles this MESSAGE event, chosen from the event's route key and the body."""
         route_key = self.event["requestContext"]["routeKey"]
         wanted = self.body.get(self.route_selection_key) if route_key == "$default" else route_key
-        if isinstance(wanted, str) and wanted in handler_names(type(self)):
+        if isinstance(wanted, str) and wanted in handler_names(type(self)):  # type: ignore[arg-type]  # mypy finds classes unhashable under functools.cache
             return wanted
         return "default"
 
@@ -407,7 +408,7 @@ BUILT_IN_ACTIONS = frozenset({"heartbeat", *ChannelActions.ACTIONS})
 
 
 @cache
-def handler_names(view_class: type[WebSocketView]) -> frozenset[str]:
+def handler_names(view_class: type[object]) -> frozenset[str]:
     """Public methods defined on the user's WebSocketView subclasses: the only names an action may call."""
     reserved = set(dir(WebSocketView))
     names: set[str] = set(BUILT_IN_ACTIONS)
@@ -434,15 +435,18 @@ def _parse_body(raw: bytes) -> tuple[dict[str, Any], str]:
 
 
 def _content(response: HttpResponseBase) -> bytes:
-    if response.streaming:
-        return b"".join(response.streaming_content)  # type: ignore[attr-defined]
-    return response.content  # type: ignore[attr-defined]
+    if isinstance(response, StreamingHttpResponse):
+        return b"".join(response.streaming_content)  # type: ignore[arg-type]  # a sync stream: the view is sync
+    if isinstance(response, HttpResponse):
+        return response.content
+    raise TypeError(f"{type(response).__name__} is neither an HttpResponse nor a StreamingHttpResponse.")
 
 
 def _frame(status: int, frame: str, *, logged: bool = False) -> HttpResponse:
     response = HttpResponse(frame, status=status, content_type="application/json")
     if logged:
-        response._has_been_logged = True  # type: ignore[attr-defined]  (said once, by the view: not by django.request)
+        # Django's own marker: the view said it once, so django.request does not say it again.
+        response._has_been_logged = True  # type: ignore[attr-defined]  # a private attribute the stubs omit
     return response
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.aws_events import connect_event
 from tests.test_concurrency import run_in_threads
-from websockets_app import security_checks
+from websockets_app import checks
 from websockets_app.cleanup import clear_sessions
 from websockets_app.models import ConnectToken, RateLimitCounter, WebSocketSession
 from websockets_app.security import rate_limits as ratelimit
@@ -97,7 +97,7 @@ def test_a_per_process_or_dummy_cache_is_flagged(settings, tmp_path, backend, pr
     }
     settings.WEBSOCKETS = {"RATE_LIMIT_CACHE": "counters"}
 
-    [warning] = security_checks.check_rate_limit_store()
+    [warning] = checks.check_rate_limit_store()
 
     assert warning.id == "websockets_app.W102"
     assert problem in warning.msg
@@ -118,7 +118,7 @@ def test_the_database_or_a_shared_cache_is_not_flagged(settings, websockets):
     }
     settings.WEBSOCKETS = websockets
 
-    assert security_checks.check_rate_limit_store() == []
+    assert checks.check_rate_limit_store() == []
 
 
 @pytest.mark.django_db(transaction=True)

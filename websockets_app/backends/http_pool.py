@@ -203,7 +203,7 @@ class ConnectionPool:
             found = await loop.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
         except OSError as error:
             raise ConnectFailed(f"Cannot resolve {hostname}: {error}") from None
-        addresses = list(dict.fromkeys((address[4][0], address[4][1]) for address in found))
+        addresses = list(dict.fromkeys((str(address[4][0]), int(address[4][1])) for address in found))
         if not addresses:
             raise ConnectFailed(f"{hostname} has no address")
         self._addresses[(hostname, port)] = (loop.time() + DNS_TTL_SECONDS, addresses)
@@ -238,7 +238,8 @@ class _Connection(asyncio.Protocol):
         """The answer to ``request``, and whether the connection may carry another one."""
         loop = asyncio.get_running_loop()
         self._reused, self._used = self._used, True
-        self._answer = answer = loop.create_future()
+        answer: asyncio.Future[tuple[Answer, bool]] = loop.create_future()
+        self._answer = answer
         self._error_type, self._body, self._headers_done, self._delimited = None, [], False, False
         self._answered = False
         if self.transport is None or self.closed:

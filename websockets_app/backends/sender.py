@@ -89,7 +89,7 @@ def _endpoint_parts(endpoint: str) -> tuple[str, str, Origin | None]:
     host = f"[{hostname}]" if ":" in hostname else hostname  # an IPv6 literal keeps its brackets in Host
     host = f"{host}:{port}" if port != default_port else host
     usable = default_port and port and hostname and not _UNSAFE_IN_REQUEST.intersection(host + base_path)
-    origin = Origin(parts.scheme, hostname, port, host) if usable else None
+    origin = Origin(parts.scheme, hostname, port, host) if usable and port else None
     return f"{parts.scheme}://{parts.netloc}", base_path, origin
 
 

@@ -107,7 +107,7 @@ def replay_frame(channel_name: str, *, after: int | None = None, last: int | Non
         rows = newest_first[::-1]
         more = False
         after = rows[0][0] - 1 if rows else head
-    else:
+    elif after is not None:
         if after > head:
             return _compact({"history": "reset", "channel": channel_name, "after": after, "head": head, "oldest": None})
         rows = list(kept.filter(seq__gt=after).order_by("seq").values_list("seq", "frame")[: limit + 1])
@@ -162,7 +162,7 @@ def _next_seq(channel_name: str) -> int:
 def _fitting(rows: list[tuple[int, str]]) -> tuple[list[tuple[int, str]], bool]:
     """The leading rows whose frames fit one message with the replay's wrapper; True when some were left out."""
     room = aws_limits.MESSAGE_BYTES - _ENVELOPE_ROOM_BYTES // 2
-    kept = []
+    kept: list[tuple[int, str]] = []
     for seq, frame in rows:
         room -= len(frame.encode()) + 1
         if room < 0 and kept:

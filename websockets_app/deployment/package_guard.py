@@ -18,9 +18,11 @@ TEST_ONLY_PACKAGES = frozenset(
     {
         "cfn-lint",
         "coverage",
+        "django-stubs",
         "furo",
         "hypothesis",
         "moto",
+        "mypy",
         "nox",
         "playwright",
         "pytest",

@@ -118,12 +118,12 @@ class EmulatorApp:
         body = await _read_body(receive, self.limits.message_bytes)
         refused_because = browser_refusal(scope, self.api.domain_name)
         if refused_because is not None:
-            result_status, error_type, content = 403, "ForbiddenException", b'{"message": "Forbidden"}'
+            result = ConnectionsApiAnswer(403, b'{"message": "Forbidden"}', "ForbiddenException")
         else:
             result = self._connections_api_gate(scope, body) or await answer_connections_request(
                 self.registry, method=scope["method"], connection_id=connection_id, body=body, limits=self.limits
             )
-            result_status, error_type, content = result.status, result.error_type, result.body
+        result_status, error_type, content = result.status, result.error_type, result.body
         headers = [(b"content-type", b"application/json")]
         if error_type:
             headers.append((b"x-amzn-errortype", error_type.encode()))

@@ -70,6 +70,8 @@ async def answer_connections_request(
     refused = refusal(method, is_open=connection is not None, body=body, limits=limits)
     if refused is not None:
         return refused
+    if connection is None or body is None:
+        raise AssertionError("refusal() answers unknown connections and oversized bodies")
     if method == "GET":
         return get_connection_answer(
             connected_at=connection.connected_at,

@@ -52,7 +52,8 @@ class IntegrationAnswer:
     def status(self) -> int:
         """The status API Gateway gives: the handler's, 504 when it timed out, else 502."""
         if self.response is not None:
-            return self.response["statusCode"]
+            status: int = self.response["statusCode"]  # an int: proxy_response_problem() refused anything else
+            return status
         return 504 if self.error == TIMED_OUT else 502
 
 

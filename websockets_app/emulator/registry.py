@@ -27,6 +27,7 @@ class LiveConnection:
 
     async def post(self, data: bytes) -> None:
         """Send ``data`` as API Gateway does: a text frame when it is UTF-8, else a binary frame."""
+        message: dict[str, str | bytes]
         try:
             message = {"type": "websocket.send", "text": data.decode("utf-8")}
         except UnicodeDecodeError:

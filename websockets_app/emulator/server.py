@@ -65,7 +65,8 @@ def load_lambda_handler() -> LambdaFunction:
     replaces that server), so the admin and the browser client load in a site with no static-files server.
     """
     if conf.LAMBDA_HANDLER:
-        return import_string(conf.LAMBDA_HANDLER)
+        handler: LambdaFunction = import_string(conf.LAMBDA_HANDLER)
+        return handler
     from django.core.wsgi import get_wsgi_application
 
     from websockets_app.events.entry import make_lambda_handler
@@ -152,8 +153,9 @@ def uvicorn_config(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.C
     config = uvicorn.Config(
         app,
         ws="websockets-sansio",
-        # websockets takes (message, fragment) limits: AWS closes with 1009 past either.
-        ws_max_size=(app.limits.message_bytes, app.limits.frame_bytes),  # type: ignore[arg-type]
+        # websockets takes (message, fragment) limits: AWS closes with 1009 past either. uvicorn passes the value on
+        # as it is, though its own annotation says int.
+        ws_max_size=(app.limits.message_bytes, app.limits.frame_bytes),  # type: ignore[arg-type]  # see above
         ws_per_message_deflate=False,  # API Gateway does not negotiate compression
         ws_ping_interval=None,
         lifespan="off",

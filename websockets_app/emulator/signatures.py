@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from botocore.auth import UNSIGNED_PAYLOAD, SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
@@ -49,7 +50,7 @@ class SignedRequest:
     body: bytes
 
 
-class _Verifier(SigV4Auth):
+class _Verifier(SigV4Auth):  # type: ignore[misc]  # botocore ships no types: to mypy its signer is Any
     """botocore's signer, told which headers the caller signed instead of choosing them itself, with the day's
     signing key derived once per secret, date and region (as a sender caches it) rather than per request."""
 
@@ -57,7 +58,7 @@ class _Verifier(SigV4Auth):
         super().__init__(credentials, SERVICE, region)
         self._signed = signed_headers
 
-    def headers_to_sign(self, request: AWSRequest):  # type: ignore[no-untyped-def]
+    def headers_to_sign(self, request: AWSRequest) -> Any:
         headers = super().headers_to_sign(request)
         for name in set(headers) - set(self._signed):
             del headers[name]
@@ -119,7 +120,8 @@ def _parse_timestamp(value: str) -> datetime | None:
     if match is None:
         return None
     try:
-        return datetime(*(int(part) for part in match.groups()), tzinfo=UTC)  # type: ignore[misc]
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:  # a month 13, a second 61
         return None
 
@@ -154,7 +156,7 @@ class _ProcessCredentials:
     after the emulator is built) and frozen at each call, since refreshable ones change."""
 
     def __init__(self) -> None:
-        self._session = None
+        self._session: Any = None
 
     def __call__(self) -> ReadOnlyCredentials | None:
         import botocore.session

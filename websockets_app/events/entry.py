@@ -177,7 +177,7 @@ def load_zappa_environment() -> None:
     """
     if importlib.util.find_spec("zappa_settings") is None:
         return
-    import zappa_settings
+    import zappa_settings  # type: ignore[import-not-found]  # written by Zappa into the package it builds
 
     if getattr(zappa_settings, "REMOTE_ENV", None) or getattr(zappa_settings, "ARCHIVE_PATH", None):
         from zappa.handler import LambdaHandler as ZappaLambdaHandler

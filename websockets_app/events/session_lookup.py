@@ -82,9 +82,9 @@ def _lookup_for(alias: str, user_model_label: str) -> _Lookup | None:
     user_key = WebSocketSession._meta.get_field("user")
     selected = [(field, "s") for field in session_fields] + [(field, "u") for field in user_fields]
     # Quoted names from the models' metadata only: the connection id is a parameter.
-    names = ", ".join(f"{alias_}.{quote(field.column)}" for field, alias_ in selected)
-    join = f"u.{quote(user_model._meta.pk.column)} = s.{quote(user_key.column)}"
-    key = f"s.{quote(WebSocketSession._meta.get_field('connection_id').column)}"
+    names = ", ".join(f"{alias_}.{quote(_column(field))}" for field, alias_ in selected)
+    join = f"u.{quote(_column(user_model._meta.pk))} = s.{quote(_column(user_key))}"
+    key = f"s.{quote(_column(WebSocketSession._meta.get_field('connection_id')))}"
     session_table, user_table = quote(WebSocketSession._meta.db_table), quote(user_model._meta.db_table)
     sql = f"SELECT {names} FROM {session_table} s LEFT OUTER JOIN {user_table} u ON {join} WHERE {key} = %s"  # noqa: S608
     columns = []
@@ -113,7 +113,14 @@ def _first_query(connection: Any, sql: str, params: Sequence[Any]) -> Sequence[A
         return _fetch_one(connection, sql, params)
 
 
+def _column(field: Any) -> str:
+    """A concrete field's column (every field read here is one)."""
+    column: str = field.column
+    return column
+
+
 def _fetch_one(connection: Any, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        row: Sequence[Any] | None = cursor.fetchone()
+        return row

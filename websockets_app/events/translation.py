@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from base64 import b64decode
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 from websockets_app.exceptions import InvalidWebSocketEvent
@@ -43,7 +43,7 @@ CONNECT_RESPONSE_HEADERS = frozenset({"sec-websocket-protocol"})
 _REQUIRED_CONTEXT = {"connectionId": 128, "routeKey": 128, "apiId": 64, "stage": 128, "domainName": 253}
 
 
-def is_websocket_event(event: Any) -> bool:
+def is_websocket_event(event: Any) -> TypeGuard[dict[str, Any]]:
     """True for events API Gateway sends for WebSocket routes ($connect, messages, $disconnect)."""
     if not isinstance(event, dict):
         return False

@@ -330,7 +330,8 @@ class _Run:
 
     def domain_name(self, name: str) -> dict[str, Any] | None:
         try:
-            return self.client("apigatewayv2").get_domain_name(DomainName=name)
+            domain: dict[str, Any] = self.client("apigatewayv2").get_domain_name(DomainName=name)
+            return domain
         except ClientError as error:
             if _error_code(error) == "NotFoundException":
                 return None
@@ -347,7 +348,8 @@ class _Run:
             if _error_code(error) == "ResourceNotFoundException":
                 return []
             raise
-        return json.loads(policy["Policy"]).get("Statement", [])
+        statements: list[dict[str, Any]] = json.loads(policy["Policy"]).get("Statement", [])
+        return statements
 
     def role_policy(self) -> dict[str, Any] | None:
         if self.api_id in ("", NEW):
@@ -360,10 +362,14 @@ class _Run:
             if _error_code(error) == "NoSuchEntity":
                 return None
             raise
-        return response["PolicyDocument"]
+        document: dict[str, Any] = response["PolicyDocument"]
+        return document
 
     def function_configuration(self) -> dict[str, Any]:
-        return self.client("lambda").get_function_configuration(FunctionName=self.desired.target.function_arn)
+        configuration: dict[str, Any] = self.client("lambda").get_function_configuration(
+            FunctionName=self.desired.target.function_arn
+        )
+        return configuration
 
     def zone_for(self, domain_name: str, *, required: bool = True) -> str:
         zones = _pages(self.client("route53"), "list_hosted_zones", key="HostedZones")
@@ -378,7 +384,8 @@ class _Run:
         response = self.client("route53").list_resource_record_sets(
             HostedZoneId=zone_id, StartRecordName=name, StartRecordType="A", MaxItems="1"
         )
-        return response["ResourceRecordSets"]
+        record_sets: list[dict[str, Any]] = response["ResourceRecordSets"]
+        return record_sets
 
     # Writes.
 
@@ -440,4 +447,5 @@ def _domain_target(domain: Mapping[str, Any] | None) -> tuple[str, str]:
 
 
 def _error_code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
+    code: str = error.response.get("Error", {}).get("Code", "")
+    return code

@@ -92,7 +92,7 @@ def _auth_hash_holds(stored: str, user: Any) -> bool:
     return any(constant_time_compare(stored, _fallback_auth_hash(user, key)) for key in settings.SECRET_KEY_FALLBACKS)
 
 
-def _fallback_auth_hash(user: Any, secret: str) -> str:
+def _fallback_auth_hash(user: Any, secret: str | bytes) -> str:
     return salted_hmac(_AUTH_HASH_SALT, user.password, secret=secret, algorithm="sha256").hexdigest()
 
 

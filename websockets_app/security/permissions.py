@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 
-class AnyOf(tuple):
+class AnyOf(tuple[str, ...]):
     """Permissions of which any one suffices: ``permission_required = AnyOf(["chat.post", "chat.moderate"])``.
 
     A plain string or list requires all of them.
@@ -23,7 +23,7 @@ def has_permissions(user: Any, required: Requirement) -> bool:
     if not required:
         return True
     if isinstance(required, str):
-        return user.has_perm(required)
+        return bool(user.has_perm(required))
     if isinstance(required, AnyOf):
         return any(user.has_perm(permission) for permission in required)
-    return user.has_perms(tuple(required))
+    return bool(user.has_perms(tuple(required)))

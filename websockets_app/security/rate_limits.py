@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from django.core.cache import caches
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F
+from django.db.models import F, Field
 
 from websockets_app.conf import conf
 from websockets_app.models import RateLimitCounter
@@ -34,10 +34,11 @@ def within_limit(scope: str, identity: str, limit: tuple[int, int] | None) -> bo
     window = int(time.time() // seconds)
     digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
     key = f"websockets_app:{scope}:{digest}:{window}"
-    if conf.RATE_LIMIT_CACHE is None:
+    cache_alias = conf.RATE_LIMIT_CACHE
+    if cache_alias is None:
         attempts = _count_in_database(key, expires_at=(window + 1) * seconds + 1)
     else:
-        attempts = _count_in_cache(key, seconds)
+        attempts = _count_in_cache(cache_alias, key, seconds)
     return attempts <= allowed
 
 
@@ -67,8 +68,9 @@ def _count_in_database(key: str, *, expires_at: float) -> int:
     if connection.vendor in UPSERT_VENDORS:
         table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
         key_column, count_column, expiry_column = (
-            connection.ops.quote_name(RateLimitCounter._meta.get_field(name).column)
-            for name in ("key", "count", "expires_at")
+            connection.ops.quote_name(field.column)
+            for field in (RateLimitCounter._meta.get_field(name) for name in ("key", "count", "expires_at"))
+            if isinstance(field, Field) and field.column
         )
         with connection.cursor() as cursor:
             cursor.execute(
@@ -77,7 +79,8 @@ def _count_in_database(key: str, *, expires_at: float) -> int:
                 f"RETURNING {count_column}",
                 [key, connection.ops.adapt_datetimefield_value(expiry)],
             )
-            return cursor.fetchone()[0]
+            attempts: int = cursor.fetchone()[0]
+            return attempts
     counters = RateLimitCounter.objects.using(using).filter(key=key)
     with transaction.atomic(using=using):
         if not counters.update(count=F("count") + 1):
@@ -90,11 +93,11 @@ def _count_in_database(key: str, *, expires_at: float) -> int:
         return counters.values_list("count", flat=True).get()
 
 
-def _count_in_cache(key: str, seconds: int) -> int:
-    cache = caches[conf.RATE_LIMIT_CACHE]
+def _count_in_cache(alias: str, key: str, seconds: int) -> int:
+    cache = caches[alias]
     cache.add(key, 0, timeout=seconds + 1)
     try:
-        return cache.incr(key)
+        return int(cache.incr(key))
     except ValueError:  # the window's key expired between add and incr
         cache.add(key, 1, timeout=seconds + 1)
         return 1

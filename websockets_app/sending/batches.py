@@ -39,7 +39,7 @@ TIME_MARGIN_SECONDS = 2.0
 UNBOUNDED_CLAIM = timedelta(minutes=15)
 
 
-@task
+@task  # type: ignore[untyped-decorator]  # Zappa ships no types
 def send_batch(session_pks: list[int], payload_base64: str, batch_id: str | None = None) -> dict[str, Any]:
     """Send the message to these rows; returns the summary as JSON data (what Lambda can return)."""
     if batch_id is None:  # queued by a version without resumable batches

@@ -60,7 +60,8 @@ def connection_info(session: WebSocketSession) -> dict[str, Any] | None:
         session.connected = False
         return None
     response.pop("ResponseMetadata", None)
-    return response
+    info: dict[str, Any] = response
+    return info
 
 
 def _session_client(session: WebSocketSession) -> Any:

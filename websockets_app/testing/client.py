@@ -12,7 +12,7 @@ import itertools
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
@@ -26,12 +26,12 @@ from django.utils.module_loading import import_string
 
 from websockets_app.emulator.asgi_events import UNSUPPORTED_DATA, UNSUPPORTED_DATA_REASON
 from websockets_app.emulator.route_responses import route_response
+from websockets_app.events.translation import LambdaFunction
 from websockets_app.testing.connections_api import StubConnection, connections_api_stub
 from websockets_app.testing.events import API_ID, DOMAIN_NAME, STAGE, connect_event, disconnect_event, message_event
 
 __all__ = ("WebSocketConnection", "WebSocketTestClient", "keep_test_database_connection")
 
-LambdaHandler = Callable[[dict[str, Any], Any], Any]
 _connection_numbers = itertools.count(1)
 _REQUEST_SIGNALS = (signals.request_started, signals.request_finished)
 # boto3 signs every request, so it needs credentials even for the local stub; real ones are never replaced.
@@ -151,7 +151,7 @@ class WebSocketTestClient:
 
     def __init__(
         self,
-        lambda_handler: LambdaHandler | str | None = None,
+        lambda_handler: LambdaFunction | str | None = None,
         *,
         api_id: str = API_ID,
         stage: str = STAGE,
@@ -232,21 +232,23 @@ class WebSocketTestClient:
             keep_test_database_connection(),
             TestCase.captureOnCommitCallbacks(execute=True),
         ):
-            response = self.lambda_handler(event, None)
+            response: dict[str, Any] = self.lambda_handler(event, None)
         self._disconnect_deleted()
         return response
 
     @property
-    def lambda_handler(self) -> LambdaHandler:
-        if self._lambda_handler is None:
+    def lambda_handler(self) -> LambdaFunction:
+        handler = self._lambda_handler
+        if handler is None:
             from django.core.wsgi import get_wsgi_application
 
             from websockets_app.events.entry import make_lambda_handler
 
-            self._lambda_handler = make_lambda_handler(get_wsgi_application())
-        elif isinstance(self._lambda_handler, str):
-            self._lambda_handler = import_string(self._lambda_handler)
-        return self._lambda_handler
+            handler = make_lambda_handler(get_wsgi_application())
+        elif isinstance(handler, str):
+            handler = import_string(handler)
+        self._lambda_handler = handler
+        return handler
 
     @contextmanager
     def _sending_to_stub(self) -> Iterator[None]:

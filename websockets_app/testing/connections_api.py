@@ -43,12 +43,12 @@ class ConnectionsApiStub:
         self._open: dict[str, StubConnection] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="management-api-stub", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, name="connections-api-stub", daemon=True).start()
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def open(self, connection: StubConnection) -> None:
         with self._lock:
@@ -75,6 +75,8 @@ class ConnectionsApiStub:
             refused = refusal(method, is_open=is_open, body=body, limits=AWS_LIMITS)
             if refused is not None:
                 return refused
+            if connection is None:
+                raise AssertionError("refusal() answers unknown connections")
             if method == "POST":
                 connection.received.append(data)
                 return ConnectionsApiAnswer(200)

@@ -22,6 +22,9 @@ from websockets_app.emulator import server
 
 
 class Command(DjangoRunserverCommand):
+    # Set by Django's runserver from its addrport argument before inner_run().
+    addr: str
+    port: str
     help = "Starts a development server that emulates API Gateway WebSockets in front of lambda_handler."
 
     def inner_run(self, *args: Any, **options: Any) -> None:
@@ -38,7 +41,7 @@ class Command(DjangoRunserverCommand):
                 errno.EADDRINUSE: "That port is already in use.",
                 errno.EADDRNOTAVAIL: "That IP address can't be assigned to.",
             }
-            self.stderr.write(f"Error: {messages.get(error.errno, error)}")
+            self.stderr.write(f"Error: {messages.get(error.errno or 0, error)}")
             os._exit(1)  # sys.exit does not end the process from the autoreloader's thread
         show_event_lines()
         app = server.build_app(sock)
