@@ -1,8 +1,10 @@
 """System checks: each misconfiguration caught with a stable id and a hint saying how to fix it."""
 
 import json
+import re
 import sys
 import types
+from pathlib import Path
 
 import pytest
 from django.core.checks import Error, Warning, run_checks
@@ -507,3 +509,9 @@ class TestSettingTypes:
         assert conf.SEND_CONCURRENCY == "many"
         settings.WEBSOCKETS = "not a dict"
         assert conf.SEND_CONCURRENCY == 256
+
+
+def test_the_reference_lists_every_setting_with_its_check():
+    reference = (Path(__file__).resolve().parents[1] / "docs" / "reference.md").read_text()
+    rows = dict(re.findall(r"^\| `([A-Z0-9_]+)` \|.*\| `(E2\d\d)` \|$", reference, re.MULTILINE))
+    assert rows == {key: check_id for key, _, check_id, _ in WRONG_VALUES}

@@ -172,7 +172,7 @@ def test_delete_signals_still_reach_their_receivers(sessions):
         ("createCustomDomain", "create_custom_domain"),
     ],
 )
-def test_the_camel_case_names_of_02_are_aliases_of_the_commands(old_name, new_name):
+def test_the_camel_case_names_of_01_are_aliases_of_the_commands(old_name, new_name):
     from django.core.management import get_commands, load_command_class
 
     assert get_commands()[old_name] == get_commands()[new_name] == "websockets_app"
@@ -180,7 +180,7 @@ def test_the_camel_case_names_of_02_are_aliases_of_the_commands(old_name, new_na
 
 
 @pytest.mark.django_db
-def test_clearwebsocketsessions_still_runs_under_its_02_name():
+def test_clearwebsocketsessions_still_runs_under_its_01_name():
     out = StringIO()
     call_command("clearWebSocketSessions", "--dry-run", stdout=out)
     assert out.getvalue() == "Would mark 0 stale session(s) closed.\nWould delete 0 closed session(s).\n"

@@ -1,4 +1,4 @@
-"""Modules that moved in 0.3 stay importable by their old paths until 0.4, each with a DeprecationWarning."""
+"""Modules that moved in 0.2 stay importable by their old paths until 0.3, each with a DeprecationWarning."""
 
 import importlib
 import sys
@@ -58,7 +58,7 @@ def test_the_table_holds_every_old_path():
 @pytest.mark.usefixtures("forget_old_paths")
 @pytest.mark.parametrize(("old", "new"), OLD_PATHS.items())
 def test_an_old_path_gives_the_moved_module_itself_and_says_where_it_went(old, new):
-    expected = f"{old} moved to {new}; the old path goes in 0.4. Import {new} instead."
+    expected = f"{old} moved to {new}; the old path goes in 0.3. Import {new} instead."
     with pytest.warns(DeprecationWarning, match=f"^{old} moved to ") as warned:
         module = importlib.import_module(old)
 
@@ -81,7 +81,7 @@ def test_a_from_import_of_an_old_path_names_the_importing_line():
 
 @pytest.mark.usefixtures("forget_old_paths")
 def test_a_zappa_task_queued_under_the_old_path_still_runs():
-    """An asynchronous batch queued by 0.2 names ``websockets_app.broadcast_tasks.send_batch``."""
+    """An asynchronous batch queued by 0.1 names ``websockets_app.broadcast_tasks.send_batch``."""
     from zappa.asynchronous import import_and_get_task
 
     from websockets_app.sending.batches import send_batch
@@ -94,7 +94,7 @@ def test_a_zappa_task_queued_under_the_old_path_still_runs():
 
 @pytest.mark.usefixtures("forget_old_paths")
 def test_zappa_callbacks_named_by_their_old_path_still_load(monkeypatch, tmp_path):
-    """zappa_settings.json written for 0.2 names ``websockets_app.zappa_hooks.post``. The zappa CLI looks for
+    """zappa_settings.json written for 0.1 names ``websockets_app.zappa_hooks.post``. The zappa CLI looks for
     ``websockets_app/zappa_hooks.py`` under the working directory first, finds none now, and imports the path."""
     from zappa.cli import ZappaCLI
 

@@ -1,4 +1,4 @@
-"""The import paths of modules that moved in 0.3, kept working until 0.4 with a ``DeprecationWarning``.
+"""The import paths of modules that moved in 0.2, kept working until 0.3 with a ``DeprecationWarning``.
 
 Code, ``zappa_settings.json`` callbacks and asynchronous tasks queued by an earlier release (Zappa names a task
 by its module path) may still name a module where it used to be. Importing an old path gives the module itself,
@@ -16,7 +16,7 @@ import warnings
 
 __all__ = ("MOVED_MODULES", "install")
 
-REMOVED_IN = "0.4"
+REMOVED_IN = "0.3"
 MOVED_MODULES = {
     "websockets_app.lambda_entry": "websockets_app.events.entry",
     "websockets_app.event_middleware": "websockets_app.events.middleware",

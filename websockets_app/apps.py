@@ -1,3 +1,6 @@
+"""The app's configuration: at start-up it registers the system checks and the receivers that keep connections
+honest (identity ends with the login, presence events)."""
+
 from django.apps import AppConfig
 
 

@@ -22,11 +22,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from websockets_app.provisioning.reconcile import ProvisioningOutcome
-
 __all__ = (
     "ConnectionNotReady",
     "InvalidExpression",
@@ -105,9 +100,13 @@ class ManagementApiError(SendError):
 
 
 class ProvisioningError(WebSocketsError):
-    """AWS refused a call or lacks something the API needs; ``outcome`` holds what was done before, if anything."""
+    """AWS refused a call or lacks something the API needs.
 
-    def __init__(self, message: str, outcome: ProvisioningOutcome | None = None) -> None:
+    ``outcome`` is the reconcile's ``ProvisioningOutcome`` so far (what was done before the refusal), or None when
+    nothing ran. It is typed ``object`` here so that this module, the lowest layer, imports nothing of the app.
+    """
+
+    def __init__(self, message: str, outcome: object = None) -> None:
         super().__init__(message)
         self.outcome = outcome
 

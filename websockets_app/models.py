@@ -2,6 +2,9 @@
 
 A ``WebSocketSession`` row is the only memory a connection has between Lambda invocations: API Gateway sends the
 cookie on ``$connect`` only, so the user found then is stored here and restored for every later event.
+
+``send_message()``, ``close()`` and ``info()`` are a thin facade over :mod:`websockets_app.sending`, which reads
+these models: their imports are deferred to the call, the one circle the app's layers allow.
 """
 
 from datetime import timedelta

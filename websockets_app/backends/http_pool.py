@@ -1,12 +1,10 @@
 """HTTP/1.1 requests over a bounded pool of kept-alive connections, at a few microseconds of Python per request.
 
 The sender's CPU per message is what a broadcast costs on Lambda (a 512 MB function has a third of a core), and a
-general HTTP client spends most of it: aiohttp took about 0.08 ms of the sender's 0.13 ms per message, for its
-request and response objects, header multidicts and URL handling. A post to ``@connections`` is one small request
-and one small answer, so here the request is written as bytes and the answer is read by httptools (llhttp, the
-parser of Node.js and of aiohttp itself): the sender's whole cost is now 0.023-0.043 ms a message
-(``benchmarks/bench_send_message.py``). Only what the sender needs is kept of an answer: the status, AWS's
-``x-amzn-ErrorType`` header and the body. Runs in the sender's event loop only.
+general HTTP client spends most of it on request and response objects, header multidicts and URL handling. A post to
+``@connections`` is one small request and one small answer, so here the request is written as bytes and the answer
+is read by httptools (llhttp, the parser of Node.js). Only what the sender needs is kept of an answer: the status,
+AWS's ``x-amzn-ErrorType`` header and the body. Runs in the sender's event loop only.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""AWS Signature Version 4 for the sender's posts, a few microseconds per request.
+"""AWS Signature Version 4 for the sender's posts, cheap per request.
 
-botocore's ``SigV4Auth`` rebuilds the signing key (four HMACs) and a header map for every request: about 50 µs,
-a large share of a message's CPU on a 0.3-vCPU Lambda. The key depends only on the secret, the UTC date, the region
-and the service, so it is derived once per day and credential here; what is left per request is two SHA-256 and one
-HMAC. The tests prove the signature equal to botocore's for the same request.
+botocore's ``SigV4Auth`` rebuilds the signing key (four HMACs) and a header map for every request, a large share of a
+message's CPU on a 0.3-vCPU Lambda (docs/topics/performance.md has the figures). The key depends only on the secret, the
+UTC date, the region and the service, so it is derived once per day and credential here; what is left per request is two
+SHA-256 and one HMAC. The tests prove the signature equal to botocore's for the same request.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def provision(
             echo=echo,
         )
     except ProvisioningError as error:
-        if not dry_run and error.outcome is not None:
+        if not dry_run and isinstance(error.outcome, ProvisioningOutcome):
             _record(row, error.outcome, include_domain=include_domain)
         raise
     if not dry_run:

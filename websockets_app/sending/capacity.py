@@ -13,9 +13,8 @@ import os
 
 __all__ = ("messages_per_invocation",)
 
-# Measured over TLS, as API Gateway answers (``--tls``): 186,000 messages (184,000-199,000) in 25 s at 0.3 vCPU,
-# 20 ms endpoint latency, 24,800 per vCPU-second (docs/topics/performance.md). Lambda's asynchronous payload limit
-# binds before this at every memory size unless keys are short (``messaging.batch_size_for``).
+# From ``bench_sender_quota.py --tls``, rounded down; docs/topics/performance.md has the run it comes from. Lambda's
+# asynchronous payload limit may bind first (``websockets_app.sending.messaging.batch_size_for``).
 MESSAGES_PER_VCPU_SECOND = 24_000
 MB_PER_VCPU = 1769
 SECONDS_PER_BATCH = 25

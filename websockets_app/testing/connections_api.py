@@ -1,8 +1,8 @@
 """An in-process stand-in for API Gateway's ``@connections`` management API, for tests.
 
-The app sends with boto3 exactly as it does on AWS; ``WEBSOCKETS["ENDPOINT_URL"]`` points it here, so what is
-captured is what really went over HTTP. It answers by the emulator's rules (410 Gone for connections that are not
-open, including during ``$connect``; 413 for payloads over 128 KB; ``GET`` in AWS's wire shape), and records
+The app posts to it exactly as it posts to AWS (signed, over HTTP); ``WEBSOCKETS["ENDPOINT_URL"]`` points it here, so
+what is captured is what really went over the wire. It answers by the emulator's rules (410 Gone for connections that
+are not open, including during ``$connect``; 413 for payloads over 128 KB; ``GET`` in AWS's wire shape), and records
 ``DELETE`` so the test client can send the ``$disconnect`` AWS would.
 """
 

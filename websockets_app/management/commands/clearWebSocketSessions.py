@@ -1,4 +1,4 @@
-"""``manage.py clearWebSocketSessions``: this command's name before 0.3, an alias of ``clear_websocket_sessions``."""
+"""``manage.py clearWebSocketSessions``: this command's name in 0.1, an alias of ``clear_websocket_sessions``."""
 
 from websockets_app.management.commands.clear_websocket_sessions import Command
 
