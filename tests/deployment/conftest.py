@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ def answer_function_url_listing(app: Any) -> Any:
 
 @pytest.fixture
 def moto_server(monkeypatch):
-    """A moto server on a free local port, named by ``AWS_ENDPOINT_URL`` for every AWS client of the test."""
+    """An empty AWS on a local moto server on a free port, named by ``AWS_ENDPOINT_URL`` for every AWS client."""
     application = threaded_moto_server.DomainDispatcherApplication
     monkeypatch.setattr(
         threaded_moto_server,
@@ -41,6 +42,10 @@ def moto_server(monkeypatch):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-    yield f"http://{host}:{port}"
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    # moto keeps its accounts in this process, whichever server answered: each test starts from an empty AWS.
+    reset = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset).close()
+    yield url
     server.stop()
