@@ -249,6 +249,18 @@ class ExampleProject:
                 f"{where}: exit {completed.returncode}\n$ {script}\n{completed.stdout}\n{completed.stderr}"
             )
 
+    def module_file(self, module: str) -> str:
+        """Where this project's Python imports ``module`` from (to tell an installed copy from this checkout)."""
+        completed = subprocess.run(
+            [str(self.python), "-c", f"import {module}; print({module}.__file__)"],
+            cwd=self.folder,
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return completed.stdout.strip()
+
     def _installable(self, text: str) -> str:
         """``text`` with the wheel where it names the app's git repository, when this project installs a wheel."""
         return GIT_REQUIREMENT.sub(rf"\1 @ file://{self.wheel}", text) if self.wheel else text

@@ -64,13 +64,5 @@ def test_a_startproject_site_adopts_the_app_from_the_wheel(fresh_python, built_w
     print(f"\nstartproject to first message, following {BASE_PAGE.name}: {elapsed:.1f} s")
     assert first_message == {"echo": "hi"}
     assert admin_css == 200
-    installed = subprocess.run(
-        [str(fresh_python), "-c", "import websockets_app; print(websockets_app.__file__)"],
-        cwd=project.folder,
-        env=project.environment(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "site-packages" in installed  # the wheel's copy, not this checkout
+    assert "site-packages" in project.module_file("websockets_app")  # the wheel's copy, not this checkout
     assert any(" WebSocket $connect " in line and '"/" 200' in line for line in lines)
