@@ -469,13 +469,14 @@ WRONG_VALUES = [
     ("HISTORY_MAX_AGE", "1 day", "E231", "a number of seconds above 0"),
     ("HISTORY_REPLAY_LIMIT", 0, "E232", "a whole number of 1 or more"),
     ("PRESENCE_EVENTS_CHANNELS", ["*", 1], "E233", "a list of strings"),
+    ("SEND_BACKEND", "CurlBackend", "E234", 'a dotted path to a send backend ("websockets_app.backends.CurlBackend")'),
 ]
 
 
 class TestSettingTypes:
     def test_every_key_has_its_own_check_in_id_order(self):
         assert [key for key, *_ in WRONG_VALUES] == list(settings_by_name())
-        assert [check_id for _, _, check_id, _ in WRONG_VALUES] == [f"E{number}" for number in range(201, 234)]
+        assert [check_id for _, _, check_id, _ in WRONG_VALUES] == [f"E{number}" for number in range(201, 235)]
 
     @pytest.mark.parametrize(("key", "value", "check_id", "expected"), WRONG_VALUES)
     def test_a_value_of_the_wrong_type_is_reported_with_the_fix(self, settings, key, value, check_id, expected):
