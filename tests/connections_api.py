@@ -21,6 +21,7 @@ import json
 import os
 import re
 import ssl
+import sys
 import threading
 import types
 from collections.abc import Iterator
@@ -86,6 +87,8 @@ class ManagementApi:
     sleeps: list[float] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
     access_keys: list[str] = field(default_factory=list)  # who signed each post, in order
+    peers: list[tuple[str, int]] = field(default_factory=list)  # where each post over TLS came from
+    handshakes: list[bool] = field(default_factory=list)  # each TLS connection: whether its handshake succeeded
 
     @property
     def backend(self) -> ApiGatewayManagementApiBackend:
@@ -164,6 +167,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # hundreds of posts connect at once
 
+    def handle_error(self, request, client_address) -> None:
+        """A handshake the client refused (a certificate it does not trust) is recorded, not printed."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
 
 class _TlsEndpoint:
     """The management API over HTTPS on a local port, answering by ``ManagementApi.answer``."""
@@ -196,6 +204,7 @@ def _tls_handler(api: ManagementApi) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            api.peers.append(self.client_address)
             url = f"https://{self.headers['Host']}{self.path}"
             credential = _AUTHORIZATION.match(self.headers.get("Authorization", ""))
             api.access_keys.append(credential["key"] if credential else "")
@@ -225,6 +234,15 @@ def _tls_handler(api: ManagementApi) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: object) -> None:
             """Tests read ``ManagementApi.requests``, not an access log."""
+
+        def setup(self) -> None:
+            try:
+                self.request.do_handshake()
+            except OSError:
+                api.handshakes.append(False)
+                raise
+            api.handshakes.append(True)
+            super().setup()
 
         def handle(self) -> None:
             with contextlib.suppress(OSError):  # the sender dropped a connection it had timed out on

@@ -122,7 +122,7 @@ def test_what_cannot_be_sent_is_reported_without_being_sent():
     finally:
         backend.close()
     assert refused.reason.startswith(f'EndpointConnectionError: Could not connect to the endpoint URL: "{good.url}" (')
-    assert refused.retry_cost == 5
+    assert refused.retry_cost == 14
     assert bad_endpoint == failed(
         'InvalidEndpoint: Not a URL a request can be sent to: "https://exa mple.com/dev/@connections/A"'
     )
@@ -149,7 +149,7 @@ def test_an_answer_that_ends_at_the_close_is_read_whole_and_the_next_post_opens_
 
     with server(answer_once) as seen:
         answers = [post(seen, backend, connection_id)[0] for connection_id in ("A", "B")]
-    assert answers == [failed("Error (HTTP 500)", 5), SENT]
+    assert answers == [failed("Error (HTTP 500)", 14), SENT]
     assert seen["accepted"] == 2
 
 
@@ -167,7 +167,7 @@ def test_no_answer_within_the_read_timeout_is_a_read_timeout(backend):
     with server(never_answers) as seen:
         [outcome] = post(seen, backend, options=options)
     expected = f'ReadTimeoutError: Read timeout on endpoint URL: "{seen["endpoint"]}/@connections/A%3D"'
-    assert outcome == failed(expected, 10)
+    assert outcome == failed(expected, 14)
 
 
 def test_a_kept_alive_connection_the_endpoint_closed_is_replaced_without_a_retry_or_backoff(backend):

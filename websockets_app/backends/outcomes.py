@@ -23,9 +23,10 @@ __all__ = (
     "from_curl_error",
 )
 
-# What another attempt costs a retry budget (AWS's "standard" retry mode: timeouts cost twice).
-RETRY_COST = 5
-TIMEOUT_RETRY_COST = 10
+# What another attempt costs a retry budget, as botocore's "standard" retry mode charges it: a throttled request
+# less than any other failure (a 5xx, a timeout, a broken connection).
+RETRY_COST = 14
+THROTTLING_RETRY_COST = 5
 
 # libcurl's error numbers (curl.h; stable across its versions) that the outcome of a post depends on.
 CURLE_OPERATION_TIMEDOUT = 28
@@ -119,9 +120,9 @@ def from_curl_error(code: int, message: str, url: str, *, connected: bool) -> Po
     the sender reads, which the endpoint did send.
     """
     if code == CURLE_OPERATION_TIMEDOUT and not connected:
-        return failed(f'ConnectTimeoutError: Connect timeout on endpoint URL: "{url}"', TIMEOUT_RETRY_COST)
+        return failed(f'ConnectTimeoutError: Connect timeout on endpoint URL: "{url}"', RETRY_COST)
     if code == CURLE_OPERATION_TIMEDOUT:
-        return failed(f'ReadTimeoutError: Read timeout on endpoint URL: "{url}"', TIMEOUT_RETRY_COST)
+        return failed(f'ReadTimeoutError: Read timeout on endpoint URL: "{url}"', RETRY_COST)
     if code in CURL_TLS_ERRORS:
         return failed(f'SSLError: SSL validation failed for "{url}" ({message})')
     if code in CURL_TOO_LARGE_ERRORS:
@@ -132,9 +133,10 @@ def from_curl_error(code: int, message: str, url: str, *, connected: bool) -> Po
 
 
 def _failure(code: str, status: int | None) -> PostOutcome:
-    throttled = status == 429
-    transient = throttled or (status is not None and status >= 500)
-    return failed(f"{code} (HTTP {status})", RETRY_COST if transient else 0, throttled=throttled)
+    if status == 429:
+        return failed(f"{code} (HTTP {status})", THROTTLING_RETRY_COST, throttled=True)
+    transient = status is not None and status >= 500
+    return failed(f"{code} (HTTP {status})", RETRY_COST if transient else 0)
 
 
 def _error_code(error_type: str | None, body: bytes) -> str:
