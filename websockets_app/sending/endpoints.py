@@ -127,7 +127,7 @@ def _local_emulator_endpoint() -> str:
     if endpoint is None:
         raise ImproperlyConfigured(
             f"These connections were opened through the local emulator (API {LOCAL_API_ID!r}), and no runserver of "
-            f"this project is running: start `python manage.py runserver` (settings {settings.SETTINGS_MODULE}, "
+            f"this project is running: start `python manage.py runserver` (settings {_settings_module()}, "
             "the same database), or set WEBSOCKETS['ENDPOINT_URL'] to the emulator's http://HOST:PORT/STAGE."
         )
     return endpoint
@@ -157,10 +157,14 @@ def _announcement_path() -> Path:
     """One file per project: its settings module and default database, which runserver and the project's other
     processes share."""
     database = settings.DATABASES.get("default", {})
-    identity = f"{settings.SETTINGS_MODULE}\n{database.get('ENGINE', '')}\n{database.get('NAME', '')}"
+    identity = f"{_settings_module()}\n{database.get('ENGINE', '')}\n{database.get('NAME', '')}"
     name = hashlib.sha256(identity.encode()).hexdigest()[:24]
     user = os.getuid() if hasattr(os, "getuid") else "user"
     return Path(tempfile.gettempdir()) / f"django-lambda-websockets-{user}" / f"emulator-{name}.json"
+
+
+def _settings_module() -> str:
+    return os.environ.get("DJANGO_SETTINGS_MODULE") or str(settings.SETTINGS_MODULE or "")
 
 
 def _use_placeholder_credentials() -> None:
