@@ -17,7 +17,8 @@ from pathlib import Path
 INSIDE = """
 import json, os, sys
 root = sys.argv[1]
-sys.path[:] = [root] + [entry for entry in sys.path if entry.startswith(sys.base_prefix) and "site-packages" not in entry]
+stdlib = [entry for entry in sys.path if entry.startswith(sys.base_prefix) and "site-packages" not in entry]
+sys.path[:] = [root, *stdlib]
 os.environ.update(
     DJANGO_SETTINGS_MODULE="project.settings", SECRET_KEY="package-check", DEBUG="false",
     DATABASE_URL="sqlite:///" + os.path.join(sys.argv[2], "db.sqlite3"),
@@ -46,7 +47,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="package-") as folder, tempfile.TemporaryDirectory() as scratch:
         with zipfile.ZipFile(package) as archive:
             archive.extractall(folder)
-        run = subprocess.run(
+        run = subprocess.run(  # noqa: S603  (this interpreter, on the package given)
             [sys.executable, "-I", "-S", "-c", INSIDE, folder, scratch],
             cwd=scratch,
             capture_output=True,

@@ -21,7 +21,7 @@ ONE_ATTEMPT = SendOptions(concurrency=4, connect_timeout=2, read_timeout=2, max_
 
 
 class Frozen:
-    def __init__(self, token: str | None = "TOKEN", access_key: str = "AKIDEXAMPLE") -> None:
+    def __init__(self, token: str | None = "TOKEN", access_key: str = "AKIDEXAMPLE") -> None:  # noqa: S107
         self.access_key, self.secret_key, self.token = access_key, "secret", token
 
 
@@ -118,7 +118,9 @@ def test_what_cannot_be_sent_is_reported_without_being_sent():
     ]
     backend = CurlBackend(credentials=Credentials(token=None))
     try:
-        refused, bad_endpoint = backend.post_all([good, connection_post("https://exa mple.com/dev", "A")], b"{}", OPTIONS)
+        refused, bad_endpoint = backend.post_all(
+            [good, connection_post("https://exa mple.com/dev", "A")], b"{}", OPTIONS
+        )
     finally:
         backend.close()
     assert refused.reason.startswith(f'EndpointConnectionError: Could not connect to the endpoint URL: "{good.url}" (')

@@ -97,7 +97,8 @@ def test_with_https_proxy_set_every_post_goes_through_the_proxy(connections_api,
         result = WebSocketSession.objects.all().send_message("hi")
     assert result == SendResult(sent=3)
     assert [connections_api.received(c) for c in ("A=", "B=", "C=")] == [b"hi", b"hi", b"hi"]
-    assert proxy["connects"] and all(line.startswith("CONNECT ") for line in proxy["connects"])
+    assert proxy["connects"]
+    assert all(line.startswith("CONNECT ") for line in proxy["connects"])
     # Every post reached the endpoint from one of the proxy's tunnels, none directly.
     assert len(connections_api.peers) == 3
     assert set(connections_api.peers) <= set(proxy["upstreams"])
@@ -122,7 +123,9 @@ def test_aws_ca_bundle_naming_the_private_ca_verifies_and_without_it_nothing_is_
     monkeypatch.delenv("AWS_CA_BUNDLE")
     result = WebSocketSession.objects.get().send_message("untrusted")
     assert result.sent == 0
-    assert result.failed["A="].startswith(f'SSLError: SSL validation failed for "https://{HOST}/{STAGE}/@connections/A%3D"')
+    assert result.failed["A="].startswith(
+        f'SSLError: SSL validation failed for "https://{HOST}/{STAGE}/@connections/A%3D"'
+    )
     assert connections_api.received("A=") == b"trusted"
 
 

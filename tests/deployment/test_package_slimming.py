@@ -5,8 +5,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import pytest
 import pycurl._pycurl
+import pytest
 
 from websockets_app.deployment import package_slimming
 from websockets_app.deployment.package_slimming import strip_debug_info

@@ -127,7 +127,9 @@ class CurlBackend(SendBackend):
             if post.host:
                 attempts.append(_Attempt(batch, index, post))
             else:
-                batch.results[index] = outcomes.failed(f'InvalidEndpoint: Not a URL a request can be sent to: "{post.url}"')
+                batch.results[index] = outcomes.failed(
+                    f'InvalidEndpoint: Not a URL a request can be sent to: "{post.url}"'
+                )
         if attempts:
             batch.left = len(attempts)
             self._running(options.concurrency).submit(attempts)
@@ -352,7 +354,9 @@ class _Transfers:
             read_timeout = attempt.batch.options.read_timeout
             if connected_after and now >= attempt.started + connected_after + read_timeout:
                 self._release(curl)
-                self._finish(attempt, outcomes.from_curl_error(CURLE_OPERATION_TIMEDOUT, "", attempt.post.url, connected=True))
+                self._finish(
+                    attempt, outcomes.from_curl_error(CURLE_OPERATION_TIMEDOUT, "", attempt.post.url, connected=True)
+                )
                 continue
             # Still connecting (the connect timeout is libcurl's), or connected later than it started.
             check_at = attempt.started + connected_after + read_timeout if connected_after else now + read_timeout
@@ -419,7 +423,9 @@ class _Transfers:
                 if status < 300:
                     self._finish(attempt, SENT)
                 else:
-                    self._finish(attempt, outcomes.from_http_answer(status, _error_type(handle.headers), b"".join(handle.body)))
+                    self._finish(
+                        attempt, outcomes.from_http_answer(status, _error_type(handle.headers), b"".join(handle.body))
+                    )
             for curl, code, message in errors:
                 _, attempt = self._release(curl)
                 connected = curl.getinfo(pycurl.REQUEST_SIZE) > 0

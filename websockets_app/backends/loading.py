@@ -26,11 +26,12 @@ def load_backend_class(path: str) -> type[SendBackend]:
     try:
         backend_class = import_string(path)
     except ImportError as error:
-        raise ImproperlyConfigured(f"WEBSOCKETS['SEND_BACKEND'] is {path!r}, which cannot be imported: {error}") from None
+        raise ImproperlyConfigured(
+            f"WEBSOCKETS['SEND_BACKEND'] is {path!r}, which cannot be imported: {error}"
+        ) from None
     if not (isinstance(backend_class, type) and issubclass(backend_class, SendBackend)):
         raise ImproperlyConfigured(
-            f"WEBSOCKETS['SEND_BACKEND'] is {path!r}, which is not a subclass of "
-            "websockets_app.backends.SendBackend."
+            f"WEBSOCKETS['SEND_BACKEND'] is {path!r}, which is not a subclass of websockets_app.backends.SendBackend."
         )
     return backend_class
 

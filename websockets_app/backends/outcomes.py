@@ -19,8 +19,8 @@ __all__ = (
     "PostOutcome",
     "failed",
     "from_botocore",
-    "from_http_answer",
     "from_curl_error",
+    "from_http_answer",
 )
 
 # What another attempt costs a retry budget, as botocore's "standard" retry mode charges it: a throttled request
@@ -128,7 +128,9 @@ def from_curl_error(code: int, message: str, url: str, *, connected: bool) -> Po
     if code in CURL_TOO_LARGE_ERRORS:
         return failed(f'ResponseTooLarge: The answer from "{url}" is larger than the sender reads ({message})')
     if code in CURL_CONNECTION_ERRORS:
-        return failed(f'EndpointConnectionError: Could not connect to the endpoint URL: "{url}" ({message})', RETRY_COST)
+        return failed(
+            f'EndpointConnectionError: Could not connect to the endpoint URL: "{url}" ({message})', RETRY_COST
+        )
     return failed(f"CurlError {code}: {message}")
 
 

@@ -57,7 +57,8 @@ class RetryPolicy:
         """Seconds to wait before attempt ``attempt + 1`` after ``outcome``; None when ``outcome`` is final."""
         if not outcome.retry_cost or attempt >= max_attempts or not self.budget.take(outcome.retry_cost):
             return None
-        return random.random() * min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))  # noqa: S311
+        ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** (attempt - 1))
+        return random.random() * ceiling  # noqa: S311  (jitter, not a secret)
 
     def succeeded(self, retry_cost: int) -> None:
         """A post went through: what its retries cost comes back, or a little for a first-attempt success."""

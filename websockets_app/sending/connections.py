@@ -17,6 +17,7 @@ from websockets_app.sending.endpoints import endpoint_url, has_endpoint
 
 __all__ = ("close_connection", "connection_info")
 
+
 def close_connection(session: WebSocketSession) -> bool:
     """Disconnect ``session`` from the server side and mark its row closed.
 

@@ -2,9 +2,9 @@
 
 The rows' endpoints are worked out here and the posts handed to the process's send backend
 (``WEBSOCKETS["SEND_BACKEND"]``: libcurl by default, hundreds in flight); the outcome comes back as a
-:class:`SendResult`, the same whichever backend posted. A 410 marks the row closed (one UPDATE for the whole batch); any other
-failure is reported and never stops the rest. Both a send from a view and an asynchronous batch of a broadcast
-(:mod:`websockets_app.sending.batches`) deliver through here.
+:class:`SendResult`, the same whichever backend posted. A 410 marks the row closed (one UPDATE for the whole
+batch); any other failure is reported and never stops the rest. Both a send from a view and an asynchronous batch
+of a broadcast (:mod:`websockets_app.sending.batches`) deliver through here.
 """
 
 from __future__ import annotations
