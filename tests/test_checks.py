@@ -517,3 +517,23 @@ def test_the_reference_lists_every_setting_with_its_check():
     reference = (Path(__file__).resolve().parents[1] / "docs" / "reference.md").read_text()
     rows = dict(re.findall(r"^\| `([A-Z0-9_]+)` \|.*\| `(E2\d\d)` \|$", reference, re.MULTILINE))
     assert rows == {key: check_id for key, _, check_id, _ in WRONG_VALUES}
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("myproject.backends.Missing", "which cannot be imported: No module named 'myproject'"),
+        ("websockets_app.backends.Post", "which is not a subclass of websockets_app.backends.SendBackend."),
+    ],
+)
+def test_a_send_backend_that_is_not_one_is_reported_at_start_up(settings, path, problem):
+    settings.WEBSOCKETS = {"SEND_BACKEND": path}
+    [error] = checks.check_send_backend()
+    assert (error.id, error.msg) == ("websockets_app.E235", f"WEBSOCKETS['SEND_BACKEND'] is {path!r}, {problem}")
+    assert error.hint.startswith("Set WEBSOCKETS['SEND_BACKEND'] to 'websockets_app.backends.CurlBackend' (the")
+
+
+def test_the_shipped_send_backends_pass(settings):
+    for name in ("CurlBackend", "Boto3Backend", "LocmemBackend"):
+        settings.WEBSOCKETS = {"SEND_BACKEND": f"websockets_app.backends.{name}"}
+        assert checks.check_send_backend() == []

@@ -26,7 +26,7 @@ from django.http.request import validate_host
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.exceptions import Resolver404
 
-from websockets_app.conf import aws_region, conf, settings_by_name
+from websockets_app.conf import WebSocketsSettings, aws_region, conf, settings_by_name
 from websockets_app.security.origins import shared_domain_wildcards
 
 __all__ = (
@@ -266,6 +266,31 @@ def check_setting_types(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+@register()
+def check_send_backend(**kwargs: Any) -> list[CheckMessage]:
+    """E235: a ``SEND_BACKEND`` that names no send backend would fail every send; said at start-up instead."""
+    path = conf.SEND_BACKEND
+    if not WebSocketsSettings.SEND_BACKEND.kind.accepts(path):
+        return []  # E234
+    from django.core.exceptions import ImproperlyConfigured
+
+    from websockets_app.backends.loading import load_backend_class
+
+    try:
+        load_backend_class(path)
+    except ImproperlyConfigured as error:
+        return [
+            Error(
+                str(error),
+                hint="Set WEBSOCKETS['SEND_BACKEND'] to 'websockets_app.backends.CurlBackend' (the default), "
+                "'websockets_app.backends.Boto3Backend', 'websockets_app.backends.LocmemBackend', or the dotted path "
+                "of your own subclass of websockets_app.backends.SendBackend.",
+                id="websockets_app.E235",
+            )
+        ]
+    return []
 
 
 @register(deploy=True)

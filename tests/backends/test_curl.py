@@ -269,32 +269,58 @@ def test_a_header_too_large_is_refused(backend):
     assert outcome.reason.split(":")[0] in ("ResponseTooLarge", "EndpointConnectionError")
 
 
-def test_a_silent_first_address_falls_back_to_the_next_within_the_connect_timeout(backend):
-    """The name resolves to two addresses; the first never answers a connect (its listener's queue is full, so the
-    kernel drops the SYNs), the second answers. Both within one 2 s connect timeout."""
-    with server(answering(OK), host="127.0.0.3") as seen:
-        port = seen["port"]
-        silent = socket.socket()
-        silent.bind(("127.0.0.2", port))
-        silent.listen(0)
-        queued = [socket.socket() for _ in range(3)]
-        for client in queued:
-            client.setblocking(False)
-            client.connect_ex(("127.0.0.2", port))  # fills the queue: no further connect is answered
+def test_a_silent_first_address_falls_back_to_the_next_within_the_connect_timeout():
+    """The name resolves to two addresses; the first never answers a connect, the second does. Both within one 2 s
+    connect timeout."""
+    with server(answering(OK), host="127.0.0.3") as seen, silent_address("127.0.0.2", seen["port"]):
+        backend = CurlBackend(
+            credentials=Credentials(), resolve=[f"api.example.test:{seen['port']}:127.0.0.2,127.0.0.3"]
+        )
         try:
-            threading.Event().wait(0.2)
-            backend_resolving = CurlBackend(
-                credentials=Credentials(), resolve=[f"api.example.test:{port}:127.0.0.2,127.0.0.3"]
+            [outcome] = backend.post_all(
+                [connection_post(f"http://api.example.test:{seen['port']}/dev", "A")], b"hi", ONE_ATTEMPT
             )
-            try:
-                [outcome] = backend_resolving.post_all(
-                    [connection_post(f"http://api.example.test:{port}/dev", "A")], b"hi", ONE_ATTEMPT
-                )
-            finally:
-                backend_resolving.close()
         finally:
-            for client in queued:
-                client.close()
-            silent.close()
+            backend.close()
     assert outcome == SENT
     assert len(seen["requests"]) == 1
+
+
+@contextlib.contextmanager
+def silent_address(host: str, port: int) -> Iterator[None]:
+    """``host:port`` accepts no connection: its listener's queue is full, so the kernel drops further SYNs."""
+    silent = socket.socket()
+    silent.bind((host, port))
+    silent.listen(0)
+    queued = [socket.socket() for _ in range(3)]
+    for client in queued:
+        client.setblocking(False)
+        client.connect_ex((host, port))
+    threading.Event().wait(0.2)
+    try:
+        yield
+    finally:
+        for client in queued:
+            client.close()
+        silent.close()
+
+
+def test_no_connection_within_the_connect_timeout_is_a_connect_timeout():
+    with socket.create_server(("127.0.0.4", 0)) as taken:
+        port = taken.getsockname()[1]
+    with silent_address("127.0.0.4", port):
+        backend = CurlBackend(credentials=Credentials())
+        options = SendOptions(concurrency=1, connect_timeout=0.3, read_timeout=30, max_attempts=1, region="eu-west-1")
+        try:
+            [outcome] = backend.post_all([connection_post(f"http://127.0.0.4:{port}/dev", "A")], b"hi", options)
+        finally:
+            backend.close()
+    url = f"http://127.0.0.4:{port}/dev/@connections/A"
+    assert outcome == failed(f'ConnectTimeoutError: Connect timeout on endpoint URL: "{url}"', 14)
+
+
+def test_what_is_not_http_is_a_failure_not_worth_retrying(backend):
+    with server(answering(b"SSH-2.0-OpenSSH_9.6\r\n")) as seen:
+        [outcome] = post(seen, backend, options=OPTIONS)
+    assert (outcome.status, outcome.retry_cost, len(seen["requests"])) == ("failed", 0, 1)
+    assert outcome.reason.startswith("CurlError ")
