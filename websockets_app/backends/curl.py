@@ -30,7 +30,7 @@ from typing import Any
 from websockets_app.backends import outcomes
 from websockets_app.backends.base import Post, SendBackend, SendOptions, is_header_safe
 from websockets_app.backends.outcomes import CURLE_OPERATION_TIMEDOUT, SENT, PostOutcome
-from websockets_app.backends.retries import RetryPolicy
+from websockets_app.backends.retries import RetryBudget, RetryPolicy
 from websockets_app.backends.sigv4 import Credentials, sign_request
 
 __all__ = ("MAX_ANSWER_BYTES", "CurlBackend", "botocore_ca_bundle")
@@ -95,7 +95,7 @@ class CurlBackend(SendBackend):
         self.retries = RetryPolicy()
 
     @property
-    def budget(self) -> Any:
+    def budget(self) -> RetryBudget:
         """The container's retry budget (tests read what is left of it)."""
         return self.retries.budget
 
