@@ -177,8 +177,8 @@ def test_a_kept_alive_connection_the_endpoint_closed_is_replaced_without_a_retry
 
     def closes_after_one_answer(connection: socket.socket, requests: list[bytes]) -> None:
         if read_request(connection):
+            served.append(1)  # before answering, so the count is whole when the sender has its answers
             connection.sendall(OK)
-            served.append(1)
         read_request(connection)  # the reuse: closed without an answer
 
     with server(closes_after_one_answer) as seen:
