@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from support.stub_endpoint import stub_endpoint, throwaway_certificate, trust  # noqa: E402
 
-GOAL = 50_000
+GOAL = 100_000
 STAGE = "bench"
 PERIOD_US = 100_000
 

@@ -25,8 +25,8 @@ def main() -> None:
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials as BotocoreCredentials
-
     from websockets_app.backends.sender import connection_post
+
     from websockets_app.backends.sigv4 import Credentials, sign_request
 
     credentials = Credentials("ASIAEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "IQoJb3JpZ2luX2VjEHQaCWV1")

@@ -40,12 +40,12 @@ def websocket_client(db):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _close_the_sender():
-    """The container's sender outlives every test; its connections are closed at the end of the run."""
+def _close_the_backends():
+    """The process's send backends outlive every test; their connections are closed at the end of the run."""
     yield
-    from websockets_app.sending import delivery
+    from websockets_app.backends import loading
 
-    delivery._sender.close()
+    loading.close_backends()
 
 
 @pytest.fixture(autouse=True)

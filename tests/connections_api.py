@@ -5,10 +5,13 @@ moto keeps connection ids URL-encoded, accepts posts to any id and never answers
 is a deleted one), every request is recorded with its URL, and a test can script the errors AWS would answer per
 connection and attempt. Retry back-off is recorded instead of slept.
 
-boto3's calls (``close()``, ``info()``) reach moto in-process. The sender's posts go over real HTTPS: a local TLS
-server holds a certificate for ``*.execute-api.<region>.amazonaws.com`` from a test CA, the sender
-resolves those names to it and trusts that CA, and every post's SigV4 signature is checked with botocore's own
-``SigV4Auth`` (403 when it differs), so what the sender puts on the wire is what AWS would verify.
+It sends through the default backend, libcurl's; a test parametrizes it indirectly (``BACKENDS``) to run through
+each. boto3's calls (``close()``, ``info()``, and every post of the boto3 backend) reach moto in-process. libcurl's
+posts go over real HTTPS: a local TLS server holds a certificate for ``*.execute-api.<region>.amazonaws.com`` from a
+test CA, libcurl connects there for those names (``CURLOPT_CONNECT_TO``) and trusts that CA through
+``AWS_CA_BUNDLE``, as botocore would, and every post's SigV4 signature is checked with botocore's own ``SigV4Auth``
+(403 when it differs), so what the sender puts on the wire is what AWS would verify. The locmem backend's attempts
+are answered by the same script.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import os
 import re
 import ssl
+import sys
 import threading
 import types
 from collections.abc import Iterator
@@ -39,10 +43,21 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 
 from tests.aws_events import REGION
-from websockets_app.backends.sender import Sender
+from websockets_app.backends import boto3 as boto3_backend
+from websockets_app.backends import loading, outcomes
+from websockets_app.backends.base import Post
+from websockets_app.backends.curl import CurlBackend
+from websockets_app.backends.locmem import LocmemBackend
+from websockets_app.backends.outcomes import PostOutcome
 from websockets_app.conf import WebSocketsSettings, conf
-from websockets_app.sending import connections as sending_connections
-from websockets_app.sending import delivery
+
+# The shipped backends, for tests that run through each: ``@pytest.mark.parametrize("connections_api", BACKENDS,
+# indirect=True)``.
+BACKENDS = {
+    "curl": "websockets_app.backends.CurlBackend",
+    "boto3": "websockets_app.backends.Boto3Backend",
+    "locmem": "websockets_app.backends.LocmemBackend",
+}
 
 ERROR_CODES = {
     403: "ForbiddenException",
@@ -72,6 +87,8 @@ class ManagementApi:
     sleeps: list[float] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
     access_keys: list[str] = field(default_factory=list)  # who signed each post, in order
+    peers: list[tuple[str, int]] = field(default_factory=list)  # where each post over TLS came from
+    handshakes: list[bool] = field(default_factory=list)  # each TLS connection: whether its handshake succeeded
 
     @property
     def backend(self) -> ApiGatewayManagementApiBackend:
@@ -150,6 +167,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # hundreds of posts connect at once
 
+    def handle_error(self, request, client_address) -> None:
+        """A handshake the client refused (a certificate it does not trust) is recorded, not printed."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
 
 class _TlsEndpoint:
     """The management API over HTTPS on a local port, answering by ``ManagementApi.answer``."""
@@ -182,6 +204,7 @@ def _tls_handler(api: ManagementApi) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            api.peers.append(self.client_address)
             url = f"https://{self.headers['Host']}{self.path}"
             credential = _AUTHORIZATION.match(self.headers.get("Authorization", ""))
             api.access_keys.append(credential["key"] if credential else "")
@@ -212,6 +235,15 @@ def _tls_handler(api: ManagementApi) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:
             """Tests read ``ManagementApi.requests``, not an access log."""
 
+        def setup(self) -> None:
+            try:
+                self.request.do_handshake()
+            except OSError:
+                api.handshakes.append(False)
+                raise
+            api.handshakes.append(True)
+            super().setup()
+
         def handle(self) -> None:
             with contextlib.suppress(OSError):  # the sender dropped a connection it had timed out on
                 super().handle()
@@ -224,8 +256,28 @@ def _test_ca() -> trustme.CA:
     return trustme.CA()
 
 
+class ScriptedLocmemBackend(LocmemBackend):
+    """The locmem backend with each attempt answered by the test's script, as the other backends' are."""
+
+    def __init__(self, api: ManagementApi) -> None:
+        super().__init__()
+        self.api = api
+
+    def attempt(self, post: Post, payload: bytes) -> PostOutcome:
+        try:
+            self.api.answer("POST", unquote(post.url), payload)
+        except ScriptedError as error:
+            return outcomes.from_http_answer(error.code, error.error_type, error.get_body().encode())
+        except ScriptedTimeout:
+            return outcomes.from_curl_error(outcomes.CURLE_OPERATION_TIMEDOUT, "timed out", post.url, connected=True)
+        return outcomes.SENT
+
+
 @pytest.fixture
-def connections_api(monkeypatch: pytest.MonkeyPatch, _test_ca: trustme.CA) -> Iterator[ManagementApi]:
+def connections_api(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, _test_ca: trustme.CA, tmp_path
+) -> Iterator[ManagementApi]:
+    backend_name = getattr(request, "param", "curl")
     api = ManagementApi()
 
     def answer(response: ApiGatewayManagementApiResponse) -> str:
@@ -235,28 +287,32 @@ def connections_api(monkeypatch: pytest.MonkeyPatch, _test_ca: trustme.CA) -> It
         monkeypatch.setattr(ApiGatewayManagementApiResponse, name, answer)
     monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=api.sleeps.append))
     # Clients keep botocore's retry quota: each test starts with fresh ones, as a new Lambda container does.
-    monkeypatch.setattr(sending_connections, "_clients", {})
+    monkeypatch.setattr(boto3_backend, "_clients", {})
     # Timeouts scripted by a test wait this long, not the production 5 s; connecting may take long on a busy machine
     # (hundreds of TLS handshakes answered by Python threads), and a slow connect is not what the tests script.
     monkeypatch.setattr(WebSocketsSettings.SEND_READ_TIMEOUT, "default", 2)
     monkeypatch.setattr(WebSocketsSettings.SEND_CONNECT_TIMEOUT, "default", 30)
     endpoint = _TlsEndpoint(api, _test_ca)
-    client_context = ssl.create_default_context()
-    _test_ca.configure_trust(client_context)
+    ca_bundle = tmp_path / "test-ca.pem"
+    _test_ca.cert_pem.write_to_path(str(ca_bundle))
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(ca_bundle))
 
-    async def record_backoff(seconds: float) -> None:
+    def record_backoff(seconds: float) -> float:
         api.sleeps.append(seconds)
+        return 0
 
-    # A fresh sender (and retry budget) per test, as a new Lambda container has.
-    sender = Sender(
-        ssl_context=client_context,
-        resolve=lambda host, port: [("127.0.0.1", endpoint.port)],  # every host name is the local TLS endpoint
-        sleep=record_backoff,
-    )
-    monkeypatch.setattr(delivery, "_sender", sender)
+    # A fresh backend (and retry budget) per test, as a new Lambda container has.
+    backend = {
+        # Every host name is the local TLS endpoint; certificates and Host are the real names'.
+        "curl": lambda: CurlBackend(connect_to=[f"::127.0.0.1:{endpoint.port}"], backoff_wait=record_backoff),
+        "boto3": boto3_backend.Boto3Backend,
+        "locmem": lambda: ScriptedLocmemBackend(api),
+    }[backend_name]()
+    # The test's backend whatever SEND_BACKEND says (a test may override WEBSOCKETS whole).
+    monkeypatch.setattr(loading, "_instances", dict.fromkeys(BACKENDS.values(), backend))
     try:
         with mock_aws():
             yield api
     finally:
         endpoint.stop()
-        sender.close()
+        backend.close()

@@ -13,12 +13,11 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from django.db import connections
 
-from websockets_app.backends.sender import Sender
+from websockets_app.backends import boto3 as boto3_backend
+from websockets_app.backends import loading
 from websockets_app.emulator.limits import AWS_LIMITS, Limits
 from websockets_app.emulator.parity import AWS_PARITY, Parity
 from websockets_app.emulator.server import BackgroundServer, bind, build_app, emulator_settings
-from websockets_app.sending import connections as sending_connections
-from websockets_app.sending import delivery
 
 Call = tuple[dict[str, Any], Any]
 
@@ -79,13 +78,13 @@ def running_emulator(
 ) -> Iterator[BackgroundServer]:
     """The emulator on a free loopback port, with the app's settings pointed at it for the test's duration.
 
-    The app sends from a fresh sender and fresh boto3 clients, as in a new runserver process: credentials cached
+    The app sends from fresh backends and fresh boto3 clients, as in a new runserver process: credentials cached
     earlier (moto's placeholders, say) would be refused by the emulator, which checks signatures against this
     process's credentials, and an earlier test's throttling would have spent the sender's retry budget.
     """
-    sending_connections._boto3_session.cache_clear()
-    sending_connections._clients.clear()
-    previous_sender, delivery._sender = delivery._sender, Sender()
+    boto3_backend._boto3_session.cache_clear()
+    boto3_backend._clients.clear()
+    previous_backends, loading._instances = loading._instances, {}
     sock = bind("127.0.0.1", 0)
     app = build_app(sock, lambda_handler=handler, limits=limits, parity=parity, workers=16)
     settings.WEBSOCKETS = {**settings.WEBSOCKETS, **emulator_settings(app)}
@@ -96,8 +95,8 @@ def running_emulator(
         # Invocations still running (a $disconnect announcing a departure, say) finish first: one posting through
         # the sender when its loop stops would wait forever, its database connection open.
         app.integration.executor.shutdown(wait=True)
-        delivery._sender.close()
-        delivery._sender = previous_sender
+        loading.close_backends()
+        loading._instances = previous_backends
 
 
 def signed_request(method: str, url: str, data: bytes = b"") -> urllib.request.Request:

@@ -53,6 +53,7 @@ KNOWN_KEYS = [
     "RATE_LIMIT_CACHE",
     "RATE_LIMIT_IPV6_PREFIX",
     "ROUTE_PATHS",
+    "SEND_BACKEND",
     "SEND_BATCH_SIZE",
     "SEND_CONCURRENCY",
     "SEND_CONNECT_TIMEOUT",
@@ -469,13 +470,14 @@ WRONG_VALUES = [
     ("HISTORY_MAX_AGE", "1 day", "E231", "a number of seconds above 0"),
     ("HISTORY_REPLAY_LIMIT", 0, "E232", "a whole number of 1 or more"),
     ("PRESENCE_EVENTS_CHANNELS", ["*", 1], "E233", "a list of strings"),
+    ("SEND_BACKEND", "CurlBackend", "E234", 'a dotted path to a send backend ("websockets_app.backends.CurlBackend")'),
 ]
 
 
 class TestSettingTypes:
     def test_every_key_has_its_own_check_in_id_order(self):
         assert [key for key, *_ in WRONG_VALUES] == list(settings_by_name())
-        assert [check_id for _, _, check_id, _ in WRONG_VALUES] == [f"E{number}" for number in range(201, 234)]
+        assert [check_id for _, _, check_id, _ in WRONG_VALUES] == [f"E{number}" for number in range(201, 235)]
 
     @pytest.mark.parametrize(("key", "value", "check_id", "expected"), WRONG_VALUES)
     def test_a_value_of_the_wrong_type_is_reported_with_the_fix(self, settings, key, value, check_id, expected):
@@ -515,3 +517,23 @@ def test_the_reference_lists_every_setting_with_its_check():
     reference = (Path(__file__).resolve().parents[1] / "docs" / "reference.md").read_text()
     rows = dict(re.findall(r"^\| `([A-Z0-9_]+)` \|.*\| `(E2\d\d)` \|$", reference, re.MULTILINE))
     assert rows == {key: check_id for key, _, check_id, _ in WRONG_VALUES}
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("myproject.backends.Missing", "which cannot be imported: No module named 'myproject'"),
+        ("websockets_app.backends.Post", "which is not a subclass of websockets_app.backends.SendBackend."),
+    ],
+)
+def test_a_send_backend_that_is_not_one_is_reported_at_start_up(settings, path, problem):
+    settings.WEBSOCKETS = {"SEND_BACKEND": path}
+    [error] = checks.check_send_backend()
+    assert (error.id, error.msg) == ("websockets_app.E235", f"WEBSOCKETS['SEND_BACKEND'] is {path!r}, {problem}")
+    assert error.hint.startswith("Set WEBSOCKETS['SEND_BACKEND'] to 'websockets_app.backends.CurlBackend' (the")
+
+
+def test_the_shipped_send_backends_pass(settings):
+    for name in ("CurlBackend", "Boto3Backend", "LocmemBackend"):
+        settings.WEBSOCKETS = {"SEND_BACKEND": f"websockets_app.backends.{name}"}
+        assert checks.check_send_backend() == []

@@ -26,7 +26,7 @@ from django.http.request import validate_host
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.exceptions import Resolver404
 
-from websockets_app.conf import aws_region, conf, settings_by_name
+from websockets_app.conf import WebSocketsSettings, aws_region, conf, settings_by_name
 from websockets_app.deployment.stage_settings import SETTINGS_FILE, read_settings_file, resolved_stages, settings_file
 from websockets_app.deployment.static_files import STATICFILES_APP, static_files_problems
 from websockets_app.security.origins import shared_domain_wildcards
@@ -39,6 +39,7 @@ __all__ = (
     "check_csrf_exemption",
     "check_origin_default",
     "check_rate_limit_store",
+    "check_send_backend",
     "check_setting_types",
     "check_slim_handler",
     "check_static_files",
@@ -251,7 +252,7 @@ def check_app_order(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
 
 @register()
 def check_setting_types(**kwargs: Any) -> list[CheckMessage]:
-    """E201-E233: a value of the wrong type is otherwise found only when the code reading it fails, on AWS."""
+    """E201-E234: a value of the wrong type is otherwise found only when the code reading it fails, on AWS."""
     configured = getattr(settings, "WEBSOCKETS", {})
     if not isinstance(configured, dict):
         return []  # E003
@@ -267,6 +268,31 @@ def check_setting_types(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+@register()
+def check_send_backend(**kwargs: Any) -> list[CheckMessage]:
+    """E235: a ``SEND_BACKEND`` that names no send backend would fail every send; said at start-up instead."""
+    path = conf.SEND_BACKEND
+    if not WebSocketsSettings.SEND_BACKEND.kind.accepts(path):
+        return []  # E234
+    from django.core.exceptions import ImproperlyConfigured
+
+    from websockets_app.backends.loading import load_backend_class
+
+    try:
+        load_backend_class(path)
+    except ImproperlyConfigured as error:
+        return [
+            Error(
+                str(error),
+                hint="Set WEBSOCKETS['SEND_BACKEND'] to 'websockets_app.backends.CurlBackend' (the default), "
+                "'websockets_app.backends.Boto3Backend', 'websockets_app.backends.LocmemBackend', or the dotted path "
+                "of your own subclass of websockets_app.backends.SendBackend.",
+                id="websockets_app.E235",
+            )
+        ]
+    return []
 
 
 @register(deploy=True)

@@ -73,6 +73,7 @@ WEBSOCKET_URL = Kind(
     lambda value: isinstance(value, str) and value.startswith(("ws://", "wss://")),
 )
 DOTTED_PATH = Kind('a dotted path ("project.lambda_handler.lambda_handler")', _dotted_path)
+BACKEND_PATH = Kind('a dotted path to a send backend ("websockets_app.backends.CurlBackend")', _dotted_path)
 STRINGS = Kind("a list of strings", _strings)
 STRING_MAPPING = Kind("a dict of strings to strings", _string_mapping)
 RATE = Kind("a pair of whole numbers of 1 or more (count, seconds)", _pair_of_whole_numbers)
@@ -213,6 +214,12 @@ class WebSocketsSettings:
     HISTORY_REPLAY_LIMIT = Setting(100, POSITIVE_WHOLE, "E232", "messages one history answer carries at most")
     PRESENCE_EVENTS_CHANNELS: Setting[Sequence[str]] = Setting(
         (), STRINGS, "E233", "channels whose members are told when a user arrives or leaves"
+    )
+    SEND_BACKEND = Setting(
+        "websockets_app.backends.CurlBackend",
+        BACKEND_PATH,
+        "E234",
+        "how posts reach @connections: libcurl (default), boto3's client, or the locmem outbox for tests",
     )
 
 

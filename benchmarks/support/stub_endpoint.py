@@ -83,10 +83,7 @@ def throwaway_certificate(directory: Path) -> tuple[str, str]:
 
 
 def trust(ca_file: str) -> None:
-    """Make the app's sender trust ``ca_file`` (the stub's CA) instead of the system's CAs."""
-    import ssl
+    """Make the app's sender, and botocore, trust ``ca_file`` (the stub's CA): ``AWS_CA_BUNDLE``, as a user would."""
+    import os
 
-    from websockets_app.backends.sender import Sender
-    from websockets_app.sending import delivery
-
-    delivery._sender = Sender(ssl_context=ssl.create_default_context(cafile=ca_file))
+    os.environ["AWS_CA_BUNDLE"] = ca_file

@@ -15,7 +15,7 @@ def client_error(code: str, status: int) -> ClientError:
     [
         (410, "GoneException", GONE),
         (429, "LimitExceededException", PostOutcome("failed", "LimitExceededException (HTTP 429)", 5, throttled=True)),
-        (500, "InternalServerErrorException", PostOutcome("failed", "InternalServerErrorException (HTTP 500)", 5)),
+        (500, "InternalServerErrorException", PostOutcome("failed", "InternalServerErrorException (HTTP 500)", 14)),
         (403, "ForbiddenException", PostOutcome("failed", "ForbiddenException (HTTP 403)")),
         (413, "PayloadTooLargeException", PostOutcome("failed", "PayloadTooLargeException (HTTP 413)")),
     ],
@@ -34,4 +34,4 @@ def test_a_gone_exception_is_gone_whatever_the_status_says():
 
 def test_what_is_not_an_answer_of_aws_is_reported_as_it_is():
     assert from_botocore(ValueError("bad")) == PostOutcome("failed", "ValueError: bad")
-    assert from_http_answer(502, None, b"<html>Bad gateway</html>") == PostOutcome("failed", "Error (HTTP 502)", 5)
+    assert from_http_answer(502, None, b"<html>Bad gateway</html>") == PostOutcome("failed", "Error (HTTP 502)", 14)

@@ -143,7 +143,9 @@ def test_the_batch_size_is_what_the_sender_sends_in_25_seconds_at_the_functions_
     per_vcpu_second = send_capacity.MESSAGES_PER_VCPU_SECOND
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")  # Lambda's smallest: 0.072 vCPU
     assert batch_size_for(b"{}", largest_key=99) == int(per_vcpu_second * 128 / 1769 * 25)
-    # The same function sends more than one asynchronous event can list (256,000 bytes, 9 per 7-digit key).
+    # A 512 MB function sends more than one asynchronous event can list (256,000 bytes, 9 per 7-digit key).
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+    assert int(per_vcpu_second * 512 / 1769 * 25) > (256_000 - 2048 - 4) // 9
     assert batch_size_for(b"{}", largest_key=10**6) == (256_000 - 2048 - 4) // 9
     with override_settings(WEBSOCKETS={"SEND_BATCH_SIZE": 700}):
         assert batch_size_for(b"{}", largest_key=10**6) == 700

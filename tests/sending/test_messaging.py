@@ -11,7 +11,7 @@ from django.utils import timezone
 from moto.awslambda.models import LambdaBackend
 
 from tests.aws_events import API_ID, REGION, STAGE
-from websockets_app.backends import sender
+from websockets_app.backends import curl
 from websockets_app.exceptions import ConnectionNotReady, ManagementApiError, MessageTooLarge
 from websockets_app.models import WebSocketSession
 from websockets_app.sending import connections, delivery, messaging
@@ -187,14 +187,14 @@ def test_one_failing_connection_never_stops_the_others(connections_api, monkeypa
     for connection_id in ("A=", "B=", "C=", "D=", "E="):
         make_session(connection_id)
     make_session("F=", api_id="", stage="")
-    real_sign = sender.sign_request
+    real_sign = curl.sign_request
 
     def explode(**request):
         if request["path"].endswith("/D%3D"):
             raise RuntimeError("boom")
         return real_sign(**request)
 
-    monkeypatch.setattr(sender, "sign_request", explode)
+    monkeypatch.setattr(curl, "sign_request", explode)
     result = WebSocketSession.objects.all().send_message("hi")
     assert result == SendResult(
         sent=2,

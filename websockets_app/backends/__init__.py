@@ -1,11 +1,28 @@
-"""How one message reaches many connections through API Gateway's ``@connections`` API.
+"""How posts reach API Gateway's ``@connections`` API: the send backends, chosen by ``WEBSOCKETS["SEND_BACKEND"]``.
 
-``sender`` posts from one event loop per container with hundreds of requests in flight, over the connections
-``http_pool`` keeps alive, each request signed by ``sigv4``; ``outcomes`` turns whatever AWS answered into one
-:class:`PostOutcome` per connection.
+``base`` says what a backend is; ``curl`` (the default: libcurl, hundreds in flight), ``boto3`` (every post through
+boto3's client: moto, Stubber, X-Ray) and ``locmem`` (an outbox for tests) are the three shipped; ``loading`` builds
+the configured one. ``sigv4`` signs libcurl's posts, ``retries`` decides what is tried again, and ``outcomes`` turns
+whatever AWS answered into one :class:`PostOutcome` per connection.
 """
 
+from websockets_app.backends.base import Post, SendBackend, SendOptions, connection_post
+from websockets_app.backends.boto3 import Boto3Backend
+from websockets_app.backends.curl import CurlBackend
+from websockets_app.backends.loading import get_backend
+from websockets_app.backends.locmem import LocmemBackend
 from websockets_app.backends.outcomes import GONE, SENT, PostOutcome
-from websockets_app.backends.sender import Post, Sender, SendOptions, connection_post
 
-__all__ = ("GONE", "SENT", "Post", "PostOutcome", "SendOptions", "Sender", "connection_post")
+__all__ = (
+    "GONE",
+    "SENT",
+    "Boto3Backend",
+    "CurlBackend",
+    "LocmemBackend",
+    "Post",
+    "PostOutcome",
+    "SendBackend",
+    "SendOptions",
+    "connection_post",
+    "get_backend",
+)

@@ -19,13 +19,50 @@ __all__ = (
     "PostOutcome",
     "failed",
     "from_botocore",
+    "from_curl_error",
     "from_http_answer",
-    "from_transport_error",
 )
 
-# What another attempt costs a retry budget (AWS's "standard" retry mode: timeouts cost twice).
-RETRY_COST = 5
-TIMEOUT_RETRY_COST = 10
+# What another attempt costs a retry budget, as botocore's "standard" retry mode charges it: a throttled request
+# less than any other failure (a 5xx, a timeout, a broken connection).
+RETRY_COST = 14
+THROTTLING_RETRY_COST = 5
+
+# libcurl's error numbers (curl.h; stable across its versions) that the outcome of a post depends on.
+CURLE_OPERATION_TIMEDOUT = 28
+CURL_CONNECTION_ERRORS = frozenset(
+    {
+        5,  # COULDNT_RESOLVE_PROXY
+        6,  # COULDNT_RESOLVE_HOST
+        7,  # COULDNT_CONNECT (refused, or a proxy that would not tunnel)
+        16,  # HTTP2
+        18,  # PARTIAL_FILE: the answer was cut short
+        52,  # GOT_NOTHING
+        55,  # SEND_ERROR
+        56,  # RECV_ERROR (a reset connection, a CONNECT the proxy refused)
+        97,  # PROXY: the proxy's handshake failed
+    }
+)
+CURL_TLS_ERRORS = frozenset(
+    {
+        35,  # SSL_CONNECT_ERROR: the handshake failed
+        53,  # SSL_ENGINE_NOTFOUND
+        54,  # SSL_ENGINE_SETFAILED
+        58,  # SSL_CERTPROBLEM
+        59,  # SSL_CIPHER
+        60,  # PEER_FAILED_VERIFICATION: the certificate or host name did not verify
+        64,  # USE_SSL_FAILED
+        66,  # SSL_ENGINE_INITFAILED
+        77,  # SSL_CACERT_BADFILE: the CA bundle cannot be read
+        80,  # SSL_SHUTDOWN_FAILED
+        82,  # SSL_CRL_BADFILE
+        83,  # SSL_ISSUER_ERROR
+        90,  # SSL_PINNEDPUBKEYNOTMATCH
+        91,  # SSL_INVALIDCERTSTATUS
+        98,  # SSL_CLIENTCERT
+    }
+)
+CURL_TOO_LARGE_ERRORS = frozenset({63, 100})  # FILESIZE_EXCEEDED (the body), TOO_LARGE (the headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,23 +112,33 @@ def from_http_answer(status: int, error_type: str | None, body: bytes) -> PostOu
     return _failure(code, status)
 
 
-def from_transport_error(error: BaseException, url: str) -> PostOutcome:
-    """No answer: timeouts and broken connections may be retried; anything else is reported as it is."""
-    from websockets_app.backends import http_pool
+def from_curl_error(code: int, message: str, url: str, *, connected: bool) -> PostOutcome:
+    """No answer, as libcurl says why (its error number and message); ``connected``: the connection was made.
 
-    if isinstance(error, http_pool.ConnectTimeout):
-        return failed(f'ConnectTimeoutError: Connect timeout on endpoint URL: "{url}"', TIMEOUT_RETRY_COST)
-    if isinstance(error, TimeoutError):
-        return failed(f'ReadTimeoutError: Read timeout on endpoint URL: "{url}"', TIMEOUT_RETRY_COST)
-    if isinstance(error, http_pool.TransportError | ConnectionError):
-        return failed(f'EndpointConnectionError: Could not connect to the endpoint URL: "{url}" ({error})', RETRY_COST)
-    return failed(f"{type(error).__name__}: {error}")
+    Timeouts and broken connections may be retried. A certificate or host name that does not verify, or a TLS
+    handshake that fails, will fail the same way again: reported at once, never retried. So is an answer larger than
+    the sender reads, which the endpoint did send.
+    """
+    if code == CURLE_OPERATION_TIMEDOUT and not connected:
+        return failed(f'ConnectTimeoutError: Connect timeout on endpoint URL: "{url}"', RETRY_COST)
+    if code == CURLE_OPERATION_TIMEDOUT:
+        return failed(f'ReadTimeoutError: Read timeout on endpoint URL: "{url}"', RETRY_COST)
+    if code in CURL_TLS_ERRORS:
+        return failed(f'SSLError: SSL validation failed for "{url}" ({message})')
+    if code in CURL_TOO_LARGE_ERRORS:
+        return failed(f'ResponseTooLarge: The answer from "{url}" is larger than the sender reads ({message})')
+    if code in CURL_CONNECTION_ERRORS:
+        return failed(
+            f'EndpointConnectionError: Could not connect to the endpoint URL: "{url}" ({message})', RETRY_COST
+        )
+    return failed(f"CurlError {code}: {message}")
 
 
 def _failure(code: str, status: int | None) -> PostOutcome:
-    throttled = status == 429
-    transient = throttled or (status is not None and status >= 500)
-    return failed(f"{code} (HTTP {status})", RETRY_COST if transient else 0, throttled=throttled)
+    if status == 429:
+        return failed(f"{code} (HTTP {status})", THROTTLING_RETRY_COST, throttled=True)
+    transient = status is not None and status >= 500
+    return failed(f"{code} (HTTP {status})", RETRY_COST if transient else 0)
 
 
 def _error_code(error_type: str | None, body: bytes) -> str:

@@ -1,7 +1,7 @@
 """Shrinking the package Zappa builds by the debug information of compiled extensions, which Lambda never reads.
 
-The wheels of uvloop and httptools ship their extensions with DWARF debug sections: uvloop's event loop is 13.6 MB
-with them and 1.9 MB without (3.8 MB against 0.7 MB once zipped). ``strip --strip-debug`` (GNU binutils) removes
+Some wheels ship their extensions with DWARF debug sections (pycurl's own module is a quarter of its size without
+them; docs/topics/performance.md has the package's figures). ``strip --strip-debug`` (GNU binutils) removes
 those sections only; the code and its symbols stay as they are. Where ``strip`` is missing, or refuses a file (not
 ELF, another platform's binutils), the file is kept as it was, so packaging never fails for it.
 """

@@ -26,6 +26,7 @@ from websockets_app.emulator.limits import Limits, limits_from_settings
 from websockets_app.emulator.parity import Parity, parity_from_settings
 from websockets_app.emulator.route_selection import DEFAULT_EXPRESSION, validate
 from websockets_app.events.translation import LambdaFunction
+from websockets_app.sending.endpoints import LOCAL_API_ID, PLACEHOLDER_KEY, announce_emulator
 
 __all__ = (
     "LOCAL_API_ID",
@@ -40,7 +41,6 @@ __all__ = (
     "uvicorn_config",
 )
 
-LOCAL_API_ID = "local"
 DEFAULT_STAGE = "local"
 
 
@@ -120,16 +120,20 @@ def emulator_settings(app: EmulatorApp) -> dict[str, Any]:
 
 
 def point_django_at(app: EmulatorApp) -> None:
-    """Apply :func:`emulator_settings`, and give boto3 placeholder credentials when it has none to sign with."""
+    """Apply :func:`emulator_settings`, give boto3 placeholder credentials when it has none to sign with, and
+    announce the emulator to the project's other processes (a shell, a cron script, a worker), which then send
+    to it with no setting of their own."""
     settings.WEBSOCKETS = {**getattr(settings, "WEBSOCKETS", {}), **emulator_settings(app)}
     import boto3
 
     session = boto3.Session()
-    if session.get_credentials() is None:
-        os.environ["AWS_ACCESS_KEY_ID"] = "local-emulator"
-        os.environ["AWS_SECRET_ACCESS_KEY"] = "local-emulator"  # noqa: S105  (local placeholders, signed and checked)
+    placeholders = session.get_credentials() is None
+    if placeholders:
+        os.environ["AWS_ACCESS_KEY_ID"] = PLACEHOLDER_KEY
+        os.environ["AWS_SECRET_ACCESS_KEY"] = PLACEHOLDER_KEY  # local placeholders, signed and checked
     if session.region_name is None:
         os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    announce_emulator(emulator_settings(app)["ENDPOINT_URL"], placeholder_credentials=placeholders)
 
 
 def parity_summary(app: EmulatorApp) -> str:

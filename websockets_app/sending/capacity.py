@@ -15,7 +15,7 @@ __all__ = ("messages_per_invocation",)
 
 # From ``bench_sender_quota.py --tls``, rounded down; docs/topics/performance.md has the run it comes from. Lambda's
 # asynchronous payload limit may bind first (``websockets_app.sending.messaging.batch_size_for``).
-MESSAGES_PER_VCPU_SECOND = 24_000
+MESSAGES_PER_VCPU_SECOND = 11_000
 MB_PER_VCPU = 1769
 SECONDS_PER_BATCH = 25
 SMALLEST_BATCH = 100

@@ -6,20 +6,16 @@ costs the event path nothing, and its client (one per endpoint and settings) is 
 
 from __future__ import annotations
 
-import threading
-from functools import cache
 from typing import Any
 
+from websockets_app.backends.boto3 import management_client
 from websockets_app.backends.outcomes import from_botocore
-from websockets_app.conf import conf
 from websockets_app.exceptions import ManagementApiError
 from websockets_app.models import WebSocketSession
-from websockets_app.sending.delivery import GONE_REASON, NO_API_REASON, endpoint_url, has_endpoint, signing_region
+from websockets_app.sending.delivery import GONE_REASON, NO_API_REASON, send_options
+from websockets_app.sending.endpoints import endpoint_url, has_endpoint
 
 __all__ = ("close_connection", "connection_info")
-
-_clients: dict[tuple[Any, ...], Any] = {}
-_clients_lock = threading.Lock()
 
 
 def close_connection(session: WebSocketSession) -> bool:
@@ -71,45 +67,6 @@ def _session_client(session: WebSocketSession) -> Any:
 
 
 def _client_for(api_id: str, stage: str) -> Any:
-    """The process's client for this API's endpoint, built once with the settings in force now."""
-    url = endpoint_url(api_id, stage)
-    key = (
-        url,
-        conf.SEND_CONCURRENCY,
-        conf.SEND_CONNECT_TIMEOUT,
-        conf.SEND_READ_TIMEOUT,
-        conf.SEND_MAX_ATTEMPTS,
-    )
-    client = _clients.get(key)
-    if client is None:
-        with _clients_lock:
-            client = _clients.get(key)
-            if client is None:
-                client = _clients[key] = _build_client(*key)
-    return client
-
-
-def _build_client(url: str, pool_size: int, connect_timeout: float, read_timeout: float, max_attempts: int) -> Any:
-    import botocore
-    from botocore.config import Config
-
-    region = signing_region()
-    config = Config(
-        # A fixed User-Agent: botocore otherwise rebuilds it twice per request, a sixth of a message's CPU.
-        user_agent=f"django-lambda-websockets botocore/{botocore.__version__}",
-        # Only this module calls the client, with a str and bytes: checking them again per message is waste.
-        parameter_validation=False,
-        max_pool_connections=pool_size,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        retries={"mode": "standard", "total_max_attempts": max_attempts},
-        tcp_keepalive=True,
-    )
-    return _boto3_session().client("apigatewaymanagementapi", endpoint_url=url, region_name=region, config=config)
-
-
-@cache
-def _boto3_session() -> Any:
-    import boto3
-
-    return boto3.session.Session()
+    """The process's client for this API's endpoint, with the settings in force now (shared with the boto3 send
+    backend)."""
+    return management_client(endpoint_url(api_id, stage), send_options())

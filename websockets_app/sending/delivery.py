@@ -1,10 +1,10 @@
 """Posting one message to a list of connections, and recording what became of each.
 
-The rows' endpoints are worked out here and the posts handed to the container's
-:class:`~websockets_app.backends.sender.Sender` (one asyncio loop, hundreds in flight, signed without boto3); the
-outcome comes back as a :class:`SendResult`. A 410 marks the row closed (one UPDATE for the whole batch); any other
-failure is reported and never stops the rest. Both a send from a view and an asynchronous batch of a broadcast
-(:mod:`websockets_app.sending.batches`) deliver through here.
+The rows' endpoints are worked out here and the posts handed to the process's send backend
+(``WEBSOCKETS["SEND_BACKEND"]``: libcurl by default, hundreds in flight); the outcome comes back as a
+:class:`SendResult`, the same whichever backend posted. A 410 marks the row closed (one UPDATE for the whole
+batch); any other failure is reported and never stops the rest. Both a send from a view and an asynchronous batch
+of a broadcast (:mod:`websockets_app.sending.batches`) deliver through here.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from websockets_app import aws_limits
-from websockets_app.backends.sender import Sender, SendOptions, connection_post
-from websockets_app.conf import aws_region, conf
+from websockets_app.backends import SendOptions, connection_post, get_backend
+from websockets_app.conf import conf
 from websockets_app.exceptions import MessageTooLarge
 from websockets_app.models import WebSocketSession
 from websockets_app.sending.encoding import encode_message
+from websockets_app.sending.endpoints import endpoint_url, has_endpoint, signing_region
 
 __all__ = (
     "GONE_REASON",
@@ -39,10 +39,8 @@ __all__ = (
     "connecting_id",
     "deliver",
     "deliver_to_pks",
-    "endpoint_url",
-    "has_endpoint",
     "prepare_payload",
-    "signing_region",
+    "send_options",
 )
 
 logger = logging.getLogger(__name__)
@@ -57,8 +55,6 @@ NO_API_REASON = "No API recorded for this connection."
 
 
 _connecting: ContextVar[str | None] = ContextVar("websockets_app_connecting", default=None)
-# The container's one sender: its loop and connection pool outlive invocations.
-_sender = Sender()
 
 
 class Target(NamedTuple):
@@ -147,19 +143,6 @@ def connecting_id() -> str | None:
     return _connecting.get()
 
 
-def endpoint_url(api_id: str, stage: str) -> str:
-    """The management endpoint for connections of ``api_id``/``stage``; ``WEBSOCKETS["ENDPOINT_URL"]`` wins."""
-    if conf.ENDPOINT_URL:
-        return conf.ENDPOINT_URL
-    region = aws_region()
-    if not region:
-        raise ImproperlyConfigured(
-            "No AWS region to send WebSocket messages through: set AWS_REGION (Lambda sets it) "
-            "or WEBSOCKETS['ENDPOINT_URL']."
-        )
-    return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
-
-
 def deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[], None] | None = None) -> SendResult:
     """Post ``payload`` to each target; rows found gone are marked closed, failures are reported, none raise."""
     result = SendResult()
@@ -181,7 +164,7 @@ def deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[]
         else:
             ready.append(target)
             posts.append(connection_post(endpoint, target.connection_id))
-    outcomes = _sender.post_all(posts, payload, _send_options()) if posts else []
+    outcomes = get_backend().post_all(posts, payload, send_options()) if posts else []
     if on_posted is not None:
         on_posted()
     gone_pks = []
@@ -212,7 +195,8 @@ def deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[]
     return result
 
 
-def _send_options() -> SendOptions:
+def send_options() -> SendOptions:
+    """The settings a send is made with, as the backends take them."""
     return SendOptions(
         concurrency=conf.SEND_CONCURRENCY,
         connect_timeout=conf.SEND_CONNECT_TIMEOUT,
@@ -220,13 +204,3 @@ def _send_options() -> SendOptions:
         max_attempts=conf.SEND_MAX_ATTEMPTS,
         region=signing_region(),
     )
-
-
-def signing_region() -> str:
-    """The region requests are signed for: the endpoint's; an ENDPOINT_URL (the local emulator) may name none,
-    yet every request is signed."""
-    return aws_region() or "us-east-1"
-
-
-def has_endpoint(api_id: str, stage: str) -> bool:
-    return bool(conf.ENDPOINT_URL or (api_id and stage))

@@ -1,0 +1,90 @@
+"""What a send backend is: the interface every one implements, and the posts and options it is handed.
+
+Django sends mail through ``EMAIL_BACKEND``; the app posts to ``@connections`` through ``WEBSOCKETS["SEND_BACKEND"]``
+the same way. A backend takes one message and the connections it goes to and answers one
+:class:`~websockets_app.backends.outcomes.PostOutcome` per connection; everything above it (410 closing rows, the
+``$connect`` window, ``SendResult``) is the same whichever backend made the posts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+from urllib.parse import quote, urlsplit
+
+from websockets_app.backends.outcomes import PostOutcome
+
+__all__ = ("Post", "SendBackend", "SendOptions", "connection_post", "is_header_safe")
+
+
+class Post(NamedTuple):
+    """One connection's ``POST @connections/{id}``: the endpoint and connection it is for, the URL as sent
+    (percent-encoded as botocore encodes it), its path, and the Host header SigV4 signs ("" when the endpoint is not
+    a URL a request can be written for)."""
+
+    endpoint: str
+    connection_id: str
+    url: str
+    path: str
+    host: str
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """What one batch is sent with, read from the settings by the caller."""
+
+    concurrency: int
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+    region: str
+
+
+class SendBackend(ABC):
+    """How posts reach ``@connections``. One instance per process, built on first use from ``SEND_BACKEND`` and
+    shared by every thread that sends, so an implementation must be thread-safe."""
+
+    @abstractmethod
+    def post_all(self, posts: Sequence[Post], payload: bytes, options: SendOptions) -> list[PostOutcome]:
+        """Post ``payload`` to each of ``posts``; one outcome each, in their order. Never raises for one post: what
+        cannot be sent is a failed outcome with its reason."""
+
+    def close(self) -> None:  # noqa: B027  (a backend holding nothing has nothing to release)
+        """Release what the backend holds (connections, threads): at exit and in tests; a container just ends."""
+
+
+def connection_post(endpoint: str, connection_id: str) -> Post:
+    """The ``POST @connections/{id}`` for a connection through ``endpoint``."""
+    scheme_and_netloc, base_path, host = _endpoint_parts(endpoint)
+    path = f"{base_path}/@connections/{quote(connection_id, safe='-_.~')}"
+    return Post(endpoint, connection_id, f"{scheme_and_netloc}{path}", path, host)
+
+
+# An endpoint's host and path go into the request line and the Host header as they are: visible ASCII only, so
+# that nothing in a configured URL can end a header line or add one.
+_UNSAFE_IN_REQUEST = frozenset(map(chr, [*range(0x21), 0x7F]))
+
+
+def is_header_safe(text: str) -> bool:
+    """Whether ``text`` may go into a request line or a header value as it is."""
+    return not _UNSAFE_IN_REQUEST.intersection(text)
+
+
+@lru_cache(maxsize=64)
+def _endpoint_parts(endpoint: str) -> tuple[str, str, str]:
+    """``scheme://netloc``, the base path and the Host header of an endpoint: parsed once, not once per post."""
+    parts = urlsplit(endpoint)
+    default_port = {"https": 443, "http": 80}.get(parts.scheme)
+    base_path = parts.path.rstrip("/")
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        port = None
+    hostname = parts.hostname or ""
+    host = f"[{hostname}]" if ":" in hostname else hostname  # an IPv6 literal keeps its brackets in Host
+    host = f"{host}:{port}" if port != default_port else host
+    usable = default_port and port and hostname and is_header_safe(host + base_path)
+    return f"{parts.scheme}://{parts.netloc}", base_path, host if usable else ""
