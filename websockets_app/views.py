@@ -15,10 +15,12 @@ from functools import cache, partial
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.signals import got_request_exception
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.log import log_response
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
@@ -26,20 +28,17 @@ from websockets_app import aws_limits
 from websockets_app.channels.actions import ChannelActions
 from websockets_app.conf import conf
 from websockets_app.events.replies import (
+    INTERNAL_ERROR_MESSAGE,
     MessageId,
     error_frame,
     message_id,
+    reason_phrase,
     reply_frame,
     returned_error_message,
     too_large,
 )
 from websockets_app.events.session_lookup import load_event_session
-from websockets_app.events.translation import (
-    ENVIRON_EVENT_KEY,
-    ENVIRON_VIEW_ANSWERED_KEY,
-    is_websocket_event,
-    source_ip,
-)
+from websockets_app.events.translation import ENVIRON_EVENT_KEY, VIEW_ANSWER_HEADER, is_websocket_event, source_ip
 from websockets_app.exceptions import InvalidMessageId, RejectEvent
 from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession
 from websockets_app.security.identity import end_connection, identity_binding, identity_holds
@@ -107,34 +106,61 @@ class WebSocketView(ChannelActions, View):
         if not is_websocket_event(event):
             return HttpResponse("Forbidden: this URL only accepts API Gateway WebSocket events.", status=403)
         self.event = event
-        request.META[ENVIRON_VIEW_ANSWERED_KEY] = True
         context = event["requestContext"]
-        event_type = context["eventType"]
-        self._debug(f"{event_type} {context['routeKey']} connection={context['connectionId']}")
+        self._debug(f"{context['eventType']} {context['routeKey']} connection={context['connectionId']}")
+        answer = self._answer(request, context["eventType"], *args, **kwargs)
+        # The Lambda entry lets an error through only when the view made it (events.entry strips the mark).
+        answer[VIEW_ANSWER_HEADER] = "1"
+        return answer
+
+    def _answer(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The event's answer, every byte of it built here, inside the error handling.
+
+        A handler's streamed response is read, a reply framed and sized, a refusal or a failure turned into the
+        documented error frame (plain text on ``$connect`` and ``$disconnect``) before anything leaves the view, so
+        nothing after it can fail on the answer and hand the event to Django's error pages.
+        """
         try:
             if event_type == "CONNECT":
                 return self._dispatch_connect(request, *args, **kwargs)
             response = self._dispatch_existing(request, event_type, *args, **kwargs)
+            return self._answer_message(response) if event_type == "MESSAGE" else response
         except RejectEvent as rejection:
             self._debug(f"rejected: {rejection.status} {rejection.reason}")
-            if event_type == "MESSAGE":
-                return _frame(rejection.status, error_frame(rejection.status, rejection.reason, self.message_id))
-            return HttpResponse(rejection.reason, status=rejection.status, content_type="text/plain")
-        except Exception:
-            # Logged once, here, with the connection: not once per request by django.request (and its mails).
-            logger.exception(
-                "Unhandled error in %s for %s on connection %s",
-                type(self).__name__,
-                context["routeKey"],
-                context["connectionId"],
-            )
-            if event_type == "MESSAGE":
-                return _frame(500, error_frame(500, "Internal server error.", self.message_id), logged=True)
-            response = HttpResponse("Internal error.", status=500, content_type="text/plain")
-            # Django's own marker: skip django.request's second log line.
-            response._has_been_logged = True  # type: ignore[attr-defined]  # a private attribute the stubs omit
-            return response
-        return self._answer_message(response) if event_type == "MESSAGE" else response
+            return self._refusal(event_type, rejection.status, rejection.reason)
+        except (Http404, PermissionDenied) as refusal:
+            # What get_object_or_404() and Django's permission checks raise: refusals, as in any view.
+            status = 404 if isinstance(refusal, Http404) else 403
+            return self._refusal(event_type, status, reason_phrase(status))
+        except Exception as error:
+            return self._failure(request, event_type, error)
+
+    def _refusal(self, event_type: str, status: int, reason: str) -> HttpResponse:
+        if event_type == "MESSAGE":
+            return _frame(status, error_frame(status, reason, self.message_id))
+        return HttpResponse(reason.encode("utf-8", "replace"), status=status, content_type="text/plain")
+
+    def _failure(self, request: HttpRequest, event_type: str, error: Exception) -> HttpResponse:
+        """An exception from a handler or the app: heard of as a view's would be, answered with nothing of it.
+
+        ``got_request_exception`` fires and ``django.request`` logs it once, with the view, route and connection (so
+        ``mail_admins`` and error trackers hooked to either hear of it), as Django's own handler does for views.
+        """
+        got_request_exception.send(sender=None, request=request)
+        answer = self._refusal(event_type, 500, INTERNAL_ERROR_MESSAGE)
+        context = self.event["requestContext"]
+        log_response(
+            "%s: %s (%s, route %s, connection %s)",
+            answer.reason_phrase,
+            request.path,
+            type(self).__name__,
+            context["routeKey"],
+            context["connectionId"],
+            response=answer,
+            request=request,
+            exception=error,
+        )
+        return answer
 
     # Handlers users override (call super() to keep the bookkeeping).
 
@@ -232,7 +258,7 @@ class WebSocketView(ChannelActions, View):
 
     # The event path.
 
-    def _dispatch_connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def _dispatch_connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         address = client_address_identity(source_ip(self.event))
         if not within_limit("connect:ip", address, conf.CONNECT_RATE_LIMIT_PER_IP):
             raise RejectEvent(429, "Too many connections from this address; try again later.")
@@ -295,7 +321,7 @@ class WebSocketView(ChannelActions, View):
             raise RejectEvent(403, "Forbidden: you may not join this channel.")
         return channel_name
 
-    def _dispatch_existing(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def _dispatch_existing(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponse:
         connection_id = self.event["requestContext"]["connectionId"]
         session = load_event_session(connection_id)
         if event_type == "DISCONNECT":
@@ -335,19 +361,22 @@ class WebSocketView(ChannelActions, View):
         )
         return response
 
-    def _call(self, name: str, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def _call(self, name: str, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Run a handler; what it returns is read whole here, a stream included, so its failures are the handler's."""
         self._debug(f"handler {name}")
         response = getattr(self, name)(request, *args, **kwargs)
         if response is None:
             return HttpResponse(status=200)
-        if not isinstance(response, HttpResponseBase):
-            raise TypeError(f"{type(self).__name__}.{name}() must return None or an HttpResponse.")
-        return response
+        if isinstance(response, HttpResponse):
+            return response
+        if isinstance(response, StreamingHttpResponse):
+            return _read_whole(response)
+        raise TypeError(f"{type(self).__name__}.{name}() must return None or an HttpResponse.")
 
-    def _answer_message(self, response: HttpResponseBase) -> HttpResponseBase:
+    def _answer_message(self, response: HttpResponse) -> HttpResponse:
         """Shape a handler's answer to a message as the reply its sender receives (the body is the reply)."""
         status = response.status_code
-        content = _content(response)
+        content = response.content
         if not 200 <= status < 300:
             message = returned_error_message(status, content, response.get("Content-Type", ""))
             return _frame(status, error_frame(status, message, self.message_id))
@@ -362,7 +391,7 @@ class WebSocketView(ChannelActions, View):
                 context["routeKey"],
                 context["connectionId"],
             )
-            return _frame(500, error_frame(500, "Internal server error.", self.message_id), logged=True)
+            return _frame(500, error_frame(500, INTERNAL_ERROR_MESSAGE, self.message_id), logged=True)
         frame = reply_frame(text, self.message_id)
         if too_large(frame):
             size = len(frame.encode("utf-8"))
@@ -377,7 +406,7 @@ class WebSocketView(ChannelActions, View):
             )
             reason = f"The reply is {size} bytes; API Gateway sends at most {aws_limits.MESSAGE_BYTES} per message."
             return _frame(413, error_frame(413, reason, self.message_id), logged=True)
-        if frame == text and not response.streaming:
+        if frame == text:
             return response
         return _frame(status, frame)
 
@@ -434,12 +463,13 @@ def _parse_body(raw: bytes) -> tuple[dict[str, Any], str]:
     return parsed, ""
 
 
-def _content(response: HttpResponseBase) -> bytes:
-    if isinstance(response, StreamingHttpResponse):
-        return b"".join(response.streaming_content)  # type: ignore[arg-type]  # a sync stream: the view is sync
-    if isinstance(response, HttpResponse):
-        return response.content
-    raise TypeError(f"{type(response).__name__} is neither an HttpResponse nor a StreamingHttpResponse.")
+def _read_whole(streamed: StreamingHttpResponse) -> HttpResponse:
+    """A streamed response as one body, its status and headers kept: an event's answer is one message."""
+    content = b"".join(streamed.streaming_content)  # type: ignore[arg-type]  # a sync stream: the view is sync
+    response = HttpResponse(content, status=streamed.status_code, reason=streamed.reason_phrase)
+    for header, value in streamed.items():
+        response[header] = value
+    return response
 
 
 def _frame(status: int, frame: str, *, logged: bool = False) -> HttpResponse:

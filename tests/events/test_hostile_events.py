@@ -89,6 +89,9 @@ HOSTILE_EVENTS = {
     "nul bytes in body": msg('{"action": "echo\\u0000"}'),
     "surrogates in body": msg('{"action": "\\ud800"}'),
     "action is huge": msg(json.dumps({"action": "a" * 100_000})),
+    "action of 131 KB of control characters": msg(json.dumps({"action": "\x01" * 131_000})),
+    "id is a lone surrogate": msg('{"action": "echo", "id": "\\ud800"}'),
+    "id ends in a lone surrogate": msg('{"action": "nope", "id": "x\\udfff"}'),
     "action dunder init": msg('{"action": "__init__"}'),
     "action dunder class": msg('{"action": "__class__"}'),
     "action mro": msg('{"action": "mro"}'),
@@ -170,6 +173,7 @@ def test_hostile_event(lambda_handler, victim, handlers_called, name):
     assert set(handlers_called) <= REACHABLE
     assert database_state() == before
     assert "Traceback" not in response["body"]
+    assert len(response["body"].encode()) <= 128 * 1024  # what API Gateway can carry
 
 
 def test_the_matrix_is_large():
@@ -189,6 +193,8 @@ def test_hostile_disconnect_status_and_reason_are_sanitised(lambda_handler, vict
 
 
 texts = st.text(max_size=40)
+# JSON may carry what is no text: lone surrogates, which json.dumps writes as \udXXX escapes.
+unpaired = st.text(st.characters(categories=["Cs"]), min_size=1, max_size=3)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(texts, children, max_size=4),
@@ -203,6 +209,7 @@ bodies = st.one_of(
         st.dictionaries(texts, json_values, max_size=3),
     ),
     json_values.map(json.dumps),
+    st.builds(lambda action, given: json.dumps({"action": action, "id": given}), texts | unpaired, unpaired),
     st.none(),
     st.integers(),
 )

@@ -114,8 +114,11 @@ class TestErrorFrames:
             "statusCode": 500,
             "body": '{"error":{"status":500,"message":"Internal server error."},"id":"b"}',
         }
-        assert [record.getMessage() for record in caplog.records] == [
-            f"Unhandled error in ReplyView for $default on connection {CONNECTION}"
+        assert [(record.name, record.getMessage()) for record in caplog.records] == [
+            (
+                "django.request",
+                f"Internal Server Error: /replies/default (ReplyView, route $default, connection {CONNECTION})",
+            )
         ]
 
     @pytest.mark.parametrize(
