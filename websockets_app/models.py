@@ -97,6 +97,8 @@ class WebSocketSession(models.Model):
             models.Index(fields=["connected", "last_seen_at"], name="wss_connected_last_seen"),
             # The cleanup's other stale condition: open past API Gateway's 2-hour limit.
             models.Index(fields=["connected", "connected_at"], name="wss_connected_connected_at"),
+            # The open connections of logins that end together (clearsessions deleting many session rows).
+            models.Index(fields=["session_key_hash"], condition=models.Q(connected=True), name="wss_open_login"),
         ]
 
     def __str__(self) -> str:
@@ -235,8 +237,10 @@ class ConnectToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
-    # The session that asked for the token (a digest): logging out of it ends the connection the token opened.
+    # The login that asked for the token (websockets_app.security.identity): a digest of its session key and the
+    # user's session auth hash then. The token connects only while that login lasts; its connection ends with it.
     session_key_hash = models.CharField(max_length=64, blank=True, editable=False)
+    session_auth_hash = models.CharField(max_length=128, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"token for {self.user} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

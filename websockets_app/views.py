@@ -40,8 +40,9 @@ from websockets_app.events.replies import (
 from websockets_app.events.session_lookup import load_event_session
 from websockets_app.events.translation import ENVIRON_EVENT_KEY, VIEW_ANSWER_HEADER, is_websocket_event, source_ip
 from websockets_app.exceptions import InvalidMessageId, RejectEvent
-from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession
-from websockets_app.security.identity import end_connection, identity_binding, identity_holds
+from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, ConnectToken, WebSocketSession
+from websockets_app.security.closing import end_connection
+from websockets_app.security.identity import LOGIN_ENDED_REASON, identity_binding, identity_holds
 from websockets_app.security.origins import origin_allowed
 from websockets_app.security.permissions import Requirement, has_permissions
 from websockets_app.security.rate_limits import client_address_identity, within_limit
@@ -98,8 +99,8 @@ class WebSocketView(ChannelActions, View):
         self.message_id = None
         self.debug_log: list[str] = []
         self.websocket_session = None
-        # The session a connect token was asked for from (a digest); None: the connection's own cookie session.
-        self._token_session_key_hash: str | None = None
+        # The connect token the connection was opened with, bound to the login that asked for it; None: the cookie's.
+        self._token: ConnectToken | None = None
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         event = request.META.get(ENVIRON_EVENT_KEY)  # WSGIRequest.META is the WSGI environ itself
@@ -175,7 +176,7 @@ class WebSocketView(ChannelActions, View):
             "stage": context["stage"],
             "domain_name": context["domainName"],
             "source_ip": source_ip(self.event),
-            **identity_binding(request, user, self._token_session_key_hash),
+            **identity_binding(request, user, self._token),
             "connected_at": _epoch_millis(context.get("connectedAt")) or timezone.now(),
         }
         try:
@@ -303,7 +304,7 @@ class WebSocketView(ChannelActions, View):
             if cookie_user.pk != redeemed.user.pk:
                 raise RejectEvent(403, "Forbidden: the token belongs to another user.")
             return cookie_user
-        self._token_session_key_hash = redeemed.session_key_hash
+        self._token = redeemed
         return redeemed.user
 
     def _check_permissions(self, request: HttpRequest, required: Requirement) -> None:
@@ -342,7 +343,7 @@ class WebSocketView(ChannelActions, View):
         user = session.user
         if user is not None and not identity_holds(session):
             if event_type != "DISCONNECT":
-                end_connection(session)
+                end_connection(session, LOGIN_ENDED_REASON)
                 raise RejectEvent(403, "Forbidden: the login this connection was opened with has ended.")
             user = None
         request.user = user if user is not None else AnonymousUser()
