@@ -246,12 +246,14 @@ class TestMessageDispatch:
 
         assert WebSocketSession.objects.get().last_seen_at > a_minute_ago
 
-    def test_a_message_costs_two_queries_when_last_seen_is_old(
+    def test_a_message_costs_one_query_that_refreshes_a_last_seen_a_minute_old(
         self, lambda_handler, connected, django_assert_num_queries
     ):
-        WebSocketSession.objects.update(last_seen_at=timezone.now() - LAST_SEEN_RESOLUTION)
-        with django_assert_num_queries(2):
+        a_minute_ago = timezone.now() - LAST_SEEN_RESOLUTION
+        WebSocketSession.objects.update(last_seen_at=a_minute_ago)
+        with django_assert_num_queries(1):
             lambda_handler(message_event(connection_id=connected, body='{"action": "echo"}'), None)
+        assert WebSocketSession.objects.get().last_seen_at > a_minute_ago
 
     def test_a_message_costs_one_query_while_last_seen_is_recent(
         self, lambda_handler, connected, django_assert_num_queries
@@ -261,14 +263,23 @@ class TestMessageDispatch:
             lambda_handler(message_event(connection_id=connected, body='{"action": "echo"}'), None)
         assert WebSocketSession.objects.get().last_seen_at == before
 
-    def test_a_message_from_a_user_costs_two_queries(self, lambda_handler, alice_cookie, django_assert_num_queries):
+    def test_a_message_from_a_user_costs_one_query(self, lambda_handler, alice_cookie, django_assert_num_queries):
         lambda_handler(connect_event(connection_id="a=", cookies=alice_cookie), None)
         WebSocketSession.objects.update(last_seen_at=timezone.now() - LAST_SEEN_RESOLUTION)
 
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(1):
             response = lambda_handler(message_event(connection_id="a=", body='{"action": "echo"}'), None)
 
         assert body_of(response)["user"] == "alice"
+
+    def test_without_a_message_rate_limit_a_stale_last_seen_costs_a_second_query(
+        self, lambda_handler, connected, settings, django_assert_num_queries
+    ):
+        settings.WEBSOCKETS = {"MESSAGE_RATE_LIMIT": None}
+        WebSocketSession.objects.update(last_seen_at=timezone.now() - LAST_SEEN_RESOLUTION)
+        with django_assert_num_queries(2):
+            lambda_handler(message_event(connection_id=connected, body='{"action": "echo"}'), None)
+        assert WebSocketSession.objects.get().message_clock == 0  # not counted
 
 
 class TestUserOnEveryEvent:

@@ -214,6 +214,13 @@ class WebSocketsSettings:
     PRESENCE_EVENTS_CHANNELS: Setting[Sequence[str]] = Setting(
         (), STRINGS, "E233", "channels whose members are told when a user arrives or leaves"
     )
+    MESSAGE_RATE_LIMIT: Setting[tuple[int, int] | None] = Setting(
+        (30, 3),
+        RATE.or_none(),
+        "E240",
+        "messages one connection may send: count at once, and count more every seconds (a connection that keeps "
+        "sending past it is closed); None disables",
+    )
 
 
 def settings_by_name() -> dict[str, Setting[Any]]:

@@ -81,6 +81,9 @@ class WebSocketSession(models.Model):
     stage = models.CharField(max_length=128, blank=True)
     domain_name = models.CharField(max_length=255, blank=True)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The connection's message rate limit (websockets_app.security.message_rate): microseconds since 1970 up to which
+    # its messages have used their allowance. Each message moves it on, in the query that loads this row.
+    message_clock = models.BigIntegerField(default=0, editable=False)
 
     connected_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)

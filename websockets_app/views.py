@@ -43,6 +43,7 @@ from websockets_app.exceptions import InvalidMessageId, RejectEvent
 from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, ConnectToken, WebSocketSession
 from websockets_app.security.closing import end_connection
 from websockets_app.security.identity import LOGIN_ENDED_REASON, identity_binding, identity_holds
+from websockets_app.security.message_rate import FLOODING_REASON, Verdict, epoch_microseconds, message_allowance
 from websockets_app.security.origins import origin_allowed
 from websockets_app.security.permissions import Requirement, has_permissions
 from websockets_app.security.rate_limits import client_address_identity, within_limit
@@ -138,8 +139,12 @@ class WebSocketView(ChannelActions, View):
 
     def _refusal(self, event_type: str, status: int, reason: str) -> HttpResponse:
         if event_type == "MESSAGE":
-            return _frame(status, error_frame(status, reason, self.message_id))
-        return HttpResponse(reason.encode("utf-8", "replace"), status=status, content_type="text/plain")
+            answer = _frame(status, error_frame(status, reason, self.message_id))
+        else:
+            answer = HttpResponse(reason.encode("utf-8", "replace"), status=status, content_type="text/plain")
+        if status == 429:
+            _mark_logged(answer)  # not one django.request warning per refused attempt: a flood would flood the logs
+        return answer
 
     def _failure(self, request: HttpRequest, event_type: str, error: Exception) -> HttpResponse:
         """An exception from a handler or the app: heard of as a view's would be, answered with nothing of it.
@@ -324,33 +329,31 @@ class WebSocketView(ChannelActions, View):
 
     def _dispatch_existing(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponse:
         connection_id = self.event["requestContext"]["connectionId"]
-        session = load_event_session(connection_id)
+        self.body, self.body_problem = _parse_body(request.body)
         if event_type == "DISCONNECT":
-            if session is None:
-                self._leave_tombstone(connection_id)
-                return HttpResponse(status=200)
-            if not session.connected:
-                return HttpResponse(status=200)
-        elif session is None or not session.connected:
+            return self._dispatch_disconnect(request, connection_id, *args, **kwargs)
+        try:
+            self.message_id = message_id(self.body)
+            bad_id = ""
+        except InvalidMessageId as error:
+            bad_id = str(error)
+        now = timezone.now()
+        allowance = message_allowance()
+        # One query: the row and its user, the message counted against the connection's rate limit.
+        session = load_event_session(connection_id, counting=allowance, now=now)
+        if session is None or not session.connected:
             raise RejectEvent(410, "Gone: unknown or closed connection.")
         self.websocket_session = session
-        self.body, self.body_problem = _parse_body(request.body)
-        if event_type == "MESSAGE":
-            try:
-                self.message_id = message_id(self.body)
-            except InvalidMessageId as error:
-                raise RejectEvent(400, str(error)) from None
+        if allowance is not None:
+            self._check_message_rate(session, allowance.verdict(session.message_clock, epoch_microseconds(now)))
+        if bad_id:
+            raise RejectEvent(400, bad_id)
         user = session.user
         if user is not None and not identity_holds(session):
-            if event_type != "DISCONNECT":
-                end_connection(session, LOGIN_ENDED_REASON)
-                raise RejectEvent(403, "Forbidden: the login this connection was opened with has ended.")
-            user = None
+            end_connection(session, LOGIN_ENDED_REASON)
+            raise RejectEvent(403, "Forbidden: the login this connection was opened with has ended.")
         request.user = user if user is not None else AnonymousUser()
-        if event_type == "DISCONNECT":
-            return self._call("disconnect", request, *args, **kwargs)
-        now = timezone.now()
-        if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:
+        if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:  # not counted (MESSAGE_RATE_LIMIT None): not moved
             WebSocketSession.objects.filter(pk=session.pk).update(last_seen_at=now)
             session.last_seen_at = now
         handler = self.get_handler_name()
@@ -361,6 +364,32 @@ class WebSocketView(ChannelActions, View):
             type(self), session=session, user=request.user, event=self.event, handler=handler, response=response
         )
         return response
+
+    def _dispatch_disconnect(self, request: HttpRequest, connection_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        session = load_event_session(connection_id)
+        if session is None:
+            self._leave_tombstone(connection_id)
+            return HttpResponse(status=200)
+        if not session.connected:
+            return HttpResponse(status=200)
+        self.websocket_session = session
+        user = session.user
+        request.user = user if user is not None and identity_holds(session) else AnonymousUser()
+        return self._call("disconnect", request, *args, **kwargs)
+
+    def _check_message_rate(self, session: WebSocketSession, verdict: Verdict) -> None:
+        """Refuse a message over the connection's rate limit before its handler runs; close a connection that floods."""
+        if verdict is Verdict.HANDLE:
+            return
+        if verdict is Verdict.CLOSE:
+            end_connection(session, FLOODING_REASON)
+            logger.warning(
+                "Connection %s closed: it kept sending past MESSAGE_RATE_LIMIT %s",
+                session.connection_id,
+                conf.MESSAGE_RATE_LIMIT,
+            )
+            raise RejectEvent(429, "Too many messages: this connection is closed.")
+        raise RejectEvent(429, "Too many messages: slow down.")
 
     def _call(self, name: str, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """Run a handler; what it returns is read whole here, a stream included, so its failures are the handler's."""
@@ -476,9 +505,13 @@ def _read_whole(streamed: StreamingHttpResponse) -> HttpResponse:
 def _frame(status: int, frame: str, *, logged: bool = False) -> HttpResponse:
     response = HttpResponse(frame, status=status, content_type="application/json")
     if logged:
-        # Django's own marker: the view said it once, so django.request does not say it again.
-        response._has_been_logged = True  # type: ignore[attr-defined]  # a private attribute the stubs omit
+        _mark_logged(response)
     return response
+
+
+def _mark_logged(response: HttpResponse) -> None:
+    """Django's own marker: the view said what mattered, so django.request does not log the answer again."""
+    response._has_been_logged = True  # type: ignore[attr-defined]  # a private attribute the stubs omit
 
 
 def _epoch_millis(value: Any) -> datetime | None:

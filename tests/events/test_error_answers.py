@@ -17,6 +17,7 @@ from django.core.wsgi import get_wsgi_application
 from tests.aws_events import connect_event, disconnect_event, message_event
 from websockets_app.events.entry import make_lambda_handler
 from websockets_app.models import WebSocketSession
+from websockets_app.testing import keep_test_database_connection
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls")]
 
@@ -39,6 +40,14 @@ def ask(lambda_handler, settings, debug):
         return lambda_handler(message_event(connection_id=CONNECTION, body=body), None)
 
     return ask
+
+
+@pytest.fixture
+def failing_after_the_view(settings):
+    """The real Lambda entry around a project whose last middleware fails after the view, when a message asks."""
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.failing_middleware.FailAfterTheView"]
+    with keep_test_database_connection():
+        yield make_lambda_handler(get_wsgi_application())
 
 
 class TestMessages:
@@ -84,10 +93,9 @@ class TestMessages:
             "body": '{"error":{"status":409,"message":"Conflict over ?, which is not text."}}',
         }
 
-    def test_a_middleware_failing_after_the_view_answers_500(self, settings, debug):
-        settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.failing_middleware.FailAfterTheView"]
+    def test_a_middleware_failing_after_the_view_answers_500(self, settings, debug, failing_after_the_view):
         settings.WEBSOCKETS = {"PATH_PREFIX": "/replies/"}
-        lambda_handler = make_lambda_handler(get_wsgi_application())
+        lambda_handler = failing_after_the_view
         assert lambda_handler(connect_event(connection_id=CONNECTION), None)["statusCode"] == 200
 
         answer = lambda_handler(message_event(connection_id=CONNECTION, body='{"action": "fail-after-the-view"}'), None)
@@ -153,9 +161,8 @@ class TestConnectAndDisconnect:
 
         assert answer == {"statusCode": 403, "body": "Forbidden: ? is not text."}
 
-    def test_a_middleware_failing_after_a_disconnect_answers_the_documented_frame(self, settings, debug):
-        settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.failing_middleware.FailAfterTheView"]
-        lambda_handler = make_lambda_handler(get_wsgi_application())
+    def test_a_middleware_failing_after_a_disconnect_answers_the_documented_frame(self, debug, failing_after_the_view):
+        lambda_handler = failing_after_the_view
         assert lambda_handler(connect_event(connection_id="c="), None)["statusCode"] == 200
         event = disconnect_event(connection_id="c=")
         event["body"] = "fail-after-the-view"
