@@ -113,10 +113,11 @@ def aws(monkeypatch):
     import boto3
     from moto import mock_aws
 
-    from tests.aws_state import answer_route_responses, report_domain_targets
+    from tests.aws_state import answer_route_responses, answer_stage_updates, report_domain_targets
 
     report_domain_targets(monkeypatch)
     answer_route_responses(monkeypatch)
+    answer_stage_updates(monkeypatch)
     with mock_aws():
         session = boto3.session.Session(region_name="eu-west-1")
         role = session.client("iam").create_role(

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 
+from websockets_app import aws_limits
 from websockets_app.conf import conf
 from websockets_app.validators import django_path_validator, route_key_validator, validate_channel_name
 
@@ -289,6 +291,17 @@ class ApiGateway(models.Model):
         default=True,
         help_text="Whether messages to $default are answered with what their handler returns ($default route "
         "response); off: one-way, the answer is dropped.",
+    )
+    # API Gateway's route throttling of the stage, every client together: past it, a message never reaches the Lambda.
+    throttling_rate_limit = models.FloatField(
+        default=aws_limits.DEFAULT_STAGE_RATE_LIMIT,
+        validators=[MinValueValidator(1)],
+        help_text="Messages and connects a second the stage lets through to the Lambda, all clients together.",
+    )
+    throttling_burst_limit = models.PositiveIntegerField(
+        default=aws_limits.DEFAULT_STAGE_BURST_LIMIT,
+        validators=[MinValueValidator(1)],
+        help_text="How many it lets through at once, above that rate (API Gateway's token bucket).",
     )
 
     # What AWS returned: filled in by provisioning, never by hand.
