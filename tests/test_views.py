@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.aws_events import API_ID, DOMAIN_NAME, STAGE, connect_event, disconnect_event, message_event
-from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession
+from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, MessageClock, WebSocketSession
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls")]
 
@@ -246,14 +246,12 @@ class TestMessageDispatch:
 
         assert WebSocketSession.objects.get().last_seen_at > a_minute_ago
 
-    def test_a_message_costs_one_query_that_refreshes_a_last_seen_a_minute_old(
+    def test_a_message_costs_two_queries_when_last_seen_is_old(
         self, lambda_handler, connected, django_assert_num_queries
     ):
-        a_minute_ago = timezone.now() - LAST_SEEN_RESOLUTION
-        WebSocketSession.objects.update(last_seen_at=a_minute_ago)
-        with django_assert_num_queries(1):
+        WebSocketSession.objects.update(last_seen_at=timezone.now() - LAST_SEEN_RESOLUTION)
+        with django_assert_num_queries(2):
             lambda_handler(message_event(connection_id=connected, body='{"action": "echo"}'), None)
-        assert WebSocketSession.objects.get().last_seen_at > a_minute_ago
 
     def test_a_message_costs_one_query_while_last_seen_is_recent(
         self, lambda_handler, connected, django_assert_num_queries
@@ -263,23 +261,23 @@ class TestMessageDispatch:
             lambda_handler(message_event(connection_id=connected, body='{"action": "echo"}'), None)
         assert WebSocketSession.objects.get().last_seen_at == before
 
-    def test_a_message_from_a_user_costs_one_query(self, lambda_handler, alice_cookie, django_assert_num_queries):
+    def test_a_message_from_a_user_costs_two_queries(self, lambda_handler, alice_cookie, django_assert_num_queries):
         lambda_handler(connect_event(connection_id="a=", cookies=alice_cookie), None)
         WebSocketSession.objects.update(last_seen_at=timezone.now() - LAST_SEEN_RESOLUTION)
 
-        with django_assert_num_queries(1):
+        with django_assert_num_queries(2):
             response = lambda_handler(message_event(connection_id="a=", body='{"action": "echo"}'), None)
 
         assert body_of(response)["user"] == "alice"
 
-    def test_without_a_message_rate_limit_a_stale_last_seen_costs_a_second_query(
-        self, lambda_handler, connected, settings, django_assert_num_queries
+    @pytest.mark.parametrize(("limit", "counted"), [((30, 3), True), (None, False)])
+    def test_the_one_query_counts_the_message_unless_the_limit_is_off(
+        self, lambda_handler, connected, settings, django_assert_num_queries, limit, counted
     ):
-        settings.WEBSOCKETS = {"MESSAGE_RATE_LIMIT": None}
-        WebSocketSession.objects.update(last_seen_at=timezone.now() - LAST_SEEN_RESOLUTION)
-        with django_assert_num_queries(2):
+        settings.WEBSOCKETS = {"MESSAGE_RATE_LIMIT": limit}
+        with django_assert_num_queries(1):
             lambda_handler(message_event(connection_id=connected, body='{"action": "echo"}'), None)
-        assert WebSocketSession.objects.get().message_clock == 0  # not counted
+        assert MessageClock.objects.filter(session__connection_id=connected).exists() is counted
 
 
 class TestUserOnEveryEvent:

@@ -37,7 +37,7 @@ from websockets_app.events.replies import (
     returned_error_message,
     too_large,
 )
-from websockets_app.events.session_lookup import load_event_session
+from websockets_app.events.session_lookup import count_message, load_event_session
 from websockets_app.events.translation import ENVIRON_EVENT_KEY, VIEW_ANSWER_HEADER, is_websocket_event, source_ip
 from websockets_app.exceptions import InvalidMessageId, RejectEvent
 from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, ConnectToken, WebSocketSession
@@ -339,13 +339,16 @@ class WebSocketView(ChannelActions, View):
             bad_id = str(error)
         now = timezone.now()
         allowance = message_allowance()
-        # One query: the row and its user, the message counted against the connection's rate limit.
-        session = load_event_session(connection_id, counting=allowance, now=now)
+        if allowance is None:
+            session, clock = load_event_session(connection_id), None
+        else:
+            # One query: the row and its user, and the message counted against the connection's rate limit.
+            session, clock = count_message(connection_id, allowance, now) or (None, None)
         if session is None or not session.connected:
             raise RejectEvent(410, "Gone: unknown or closed connection.")
         self.websocket_session = session
-        if allowance is not None:
-            self._check_message_rate(session, allowance.verdict(session.message_clock, epoch_microseconds(now)))
+        if allowance is not None and clock is not None:
+            self._check_message_rate(session, allowance.verdict(clock, epoch_microseconds(now)))
         if bad_id:
             raise RejectEvent(400, bad_id)
         user = session.user
@@ -353,7 +356,7 @@ class WebSocketView(ChannelActions, View):
             end_connection(session, LOGIN_ENDED_REASON)
             raise RejectEvent(403, "Forbidden: the login this connection was opened with has ended.")
         request.user = user if user is not None else AnonymousUser()
-        if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:  # not counted (MESSAGE_RATE_LIMIT None): not moved
+        if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:
             WebSocketSession.objects.filter(pk=session.pk).update(last_seen_at=now)
             session.last_seen_at = now
         handler = self.get_handler_name()

@@ -308,6 +308,29 @@ class TestDeletingSessionRows:
         assert states() == {"fresh=": OPEN, "stale=": CLOSED}
         assert connections_api.requests == [("DELETE", f"{ENDPOINT}/@connections/stale=")]
 
+    @pytest.mark.parametrize("in_use", [True, False])
+    def test_clearsessions_keeps_djangos_one_statement_delete(self, lambda_handler, connections_api, alice, in_use):
+        stale = logged_in_browser(alice)
+        if in_use:
+            connections_api.open("stale=")
+            connect(lambda_handler, "stale=", stale)
+        expired = timezone.now() - timedelta(days=1)
+        Session.objects.bulk_create(
+            Session(session_key=f"{n:032d}", session_data="", expire_date=expired) for n in range(100)
+        )
+        Session.objects.update(expire_date=expired)
+
+        with CaptureQueriesContext(connection) as queries:
+            call_command("clearsessions")
+        # What each statement on the sessions does (PostgreSQL reads through a server-side cursor: DECLARE).
+        verbs = [query["sql"].split()[0] for query in queries if '"django_session"' in query["sql"]]
+        on_sessions = ["SELECT" if verb == "DECLARE" else verb for verb in verbs]
+
+        assert Session.objects.count() == 0
+        # In use: the expired keys read once (to find the logins to end), then Django's one DELETE; else the DELETE.
+        assert on_sessions == (["SELECT", "DELETE"] if in_use else ["DELETE"])
+        assert states() == ({"stale=": CLOSED} if in_use else {})
+
     def test_a_flush_without_logout_closes_the_connections_of_that_session(
         self, lambda_handler, connections_api, alice
     ):

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.aws_events import API_ID, REGION, STAGE, connect_event, message_event
 from tests.test_concurrency import run_in_threads
 from websockets_app.events import session_lookup
-from websockets_app.models import WebSocketChannelMembership, WebSocketSession
+from websockets_app.models import MessageClock, WebSocketChannelMembership, WebSocketSession
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.urls")]
 
@@ -160,18 +160,23 @@ def test_databases_without_update_returning_count_the_same(lambda_handler, setti
     assert answers == [{"statusCode": 200}] * 2 + [SLOW_DOWN] * 2 + [CLOSED, GONE]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="commits without a WAL flush: PostgreSQL")
-def test_the_count_is_committed_unflushed_for_that_statement_alone(lambda_handler, connect, clock):
-    connect("pg=")
+def test_the_clock_lives_apart_from_the_connections_row(lambda_handler, connect, clock):
+    connect("apart=")
+    before = WebSocketSession.objects.values().get(connection_id="apart=")
 
-    with CaptureQueriesContext(connection) as queries:
-        assert send(lambda_handler, "pg=") == {"statusCode": 200}
+    answers = [send(lambda_handler, "apart=") for _ in range(3)]
 
-    [query] = queries
-    assert "set_config('synchronous_commit', 'off', true)" in query["sql"]
+    assert answers == [{"statusCode": 200}] * 3
+    assert WebSocketSession.objects.values().get(connection_id="apart=") == before  # not rewritten by messages
+    # Three messages at one instant: the clock 3 x 100 ms past it, in microseconds since 1970.
+    assert MessageClock.objects.get(session__connection_id="apart=").clock == (START.timestamp() + 0.3) * 1_000_000
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="UNLOGGED tables: PostgreSQL")
+def test_clocks_stay_out_of_postgresqls_write_ahead_log():
     with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        assert cursor.fetchone() == ("on",)  # the setting ended with that statement's transaction
+        cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = %s", [MessageClock._meta.db_table])
+        assert cursor.fetchone() == ("u",)  # UNLOGGED: a count commits without waiting for the disk
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a database with row locks: PostgreSQL")

@@ -16,7 +16,8 @@ when the login ends.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +39,7 @@ __all__ = (
     "auth_hash_holds",
     "close_user_connections",
     "end_logins",
+    "expired_logins_ended",
     "identity_binding",
     "identity_holds",
     "session_auth_hash",
@@ -179,6 +181,48 @@ def _on_user_saved(sender: Any, instance: Any, created: bool, update_fields: Any
         close_connections(WebSocketSession.objects.filter(pk__in=stale), LOGIN_ENDED_REASON)
 
 
+@contextmanager
+def expired_logins_ended() -> Iterator[None]:
+    """Around the deletion of expired session rows (``clearsessions``): their logins end, on Django's fast path.
+
+    Listening to session deletions makes Django load every row it deletes to send its signal, where alone it runs
+    one ``DELETE``. Here the expired sessions whose logins opened a connection or asked for a token still unused are
+    found first (none: nothing is read), the deletion runs with nobody listening, and those logins end. An expired
+    session is a login that has ended, whether or not its row is gone, so they end even if the deletion fails.
+    """
+    session_model = _session_model()
+    if session_model is None:
+        yield
+        return
+    ended = _expired_logins_in_use(session_model)
+    post_delete.disconnect(sender=session_model, dispatch_uid=_SESSION_DELETED_UID)
+    try:
+        yield
+    finally:
+        post_delete.connect(_on_session_deleted, sender=session_model, dispatch_uid=_SESSION_DELETED_UID)
+        end_logins(ended)
+
+
+def _expired_logins_in_use(session_model: Any) -> set[str]:
+    """Digests of the expired sessions that opened a connection still open, or asked for a token still unused."""
+    now = timezone.now()
+    in_use = set(
+        WebSocketSession.objects.connected().exclude(session_key_hash="").values_list("session_key_hash", flat=True)
+    )
+    in_use.update(
+        ConnectToken.objects.filter(used_at__isnull=True, expires_at__gt=now)
+        .exclude(session_key_hash="")
+        .values_list("session_key_hash", flat=True)
+    )
+    if not in_use:
+        return set()
+    expired = session_model.objects.filter(expire_date__lt=now).values_list("session_key", flat=True)
+    return {digest for key in expired.iterator(chunk_size=2000) if (digest := session_key_digest(key)) in in_use}
+
+
+_SESSION_DELETED_UID = "websockets_app.security.identity.session_deleted"
+
+
 def connect_receivers() -> None:
     """End logins' connections and tokens on logout, session deletion, password change and deactivation.
 
@@ -191,9 +235,7 @@ def connect_receivers() -> None:
     )
     session_model = _session_model()
     if session_model is not None:
-        post_delete.connect(
-            _on_session_deleted, sender=session_model, dispatch_uid="websockets_app.security.identity.session_deleted"
-        )
+        post_delete.connect(_on_session_deleted, sender=session_model, dispatch_uid=_SESSION_DELETED_UID)
 
 
 def _session_model() -> Any:

@@ -1,15 +1,15 @@
-"""The message rate limit of one connection: a token bucket whose state is one number on the connection's row.
+"""The message rate limit of one connection: a token bucket whose state is one number, the connection's clock.
 
 Every message is a Lambda invocation and a database round trip billed to the site, so one connection may send
 ``count`` messages at once and ``count`` more every ``seconds`` (``WEBSOCKETS["MESSAGE_RATE_LIMIT"]``). The bucket
-is kept as a clock (GCRA, the generic cell rate algorithm): each message moves the connection's ``message_clock``
-``seconds / count`` ahead, starting from now when it lags behind, and a message that moves it more than ``seconds``
-past now is refused. Refused messages move it too, so a connection that keeps sending is refused until it slows
-down, and once it has sent another ``count`` over its limit it is closed.
+is kept as a clock (GCRA, the generic cell rate algorithm): each message moves the connection's
+:class:`~websockets_app.models.MessageClock` ``seconds / count`` ahead, starting from now when it lags behind, and a
+message that moves it more than ``seconds`` past now is refused. Refused messages move it too, so a connection that
+keeps sending is refused until it slows down, and once it has sent another ``count`` over its limit it is closed.
 
 The clock is moved by the message's one query (``events.session_lookup``): counting costs no query of its own, holds
-across every Lambda container, and concurrent messages of one connection are counted one after another by the row's
-lock. This module only judges the clock the query returns.
+across every Lambda container, and concurrent messages of one connection are counted one after another by the
+clock row's lock. This module only judges the clock the query returns.
 """
 
 from __future__ import annotations
