@@ -46,6 +46,7 @@ __all__ = (
     "session_key_digest",
 )
 
+_SESSION_DELETED_UID = "websockets_app.security.identity.session_deleted"
 # The user columns identity_holds() reads: whoever loads the user for the event path must load these.
 IDENTITY_USER_FIELDS = ("password", "is_active")
 # Saving any of these may end the identity of the user's connections.
@@ -154,7 +155,8 @@ def _on_session_deleted(sender: Any, instance: Any, using: str, **kwargs: Any) -
     """A session row deleted (clearsessions, a flush, "log out everywhere"): collected for its transaction's commit.
 
     A deletion of many rows sends this once per row: the digests join the callback already waiting for the same
-    transaction (Django's list of on-commit callbacks, dropped on rollback), so a rolled-back deletion ends nothing.
+    transaction (in the connection's ``run_on_commit``, the list ``transaction.on_commit`` fills and a rollback
+    empties), so the logins end in a few queries once it commits, and a rolled-back deletion ends nothing.
     """
     pending = next((entry[1] for entry in connections[using].run_on_commit if isinstance(entry[1], _EndedLogins)), None)
     if pending is None:
@@ -195,11 +197,12 @@ def expired_logins_ended() -> Iterator[None]:
         yield
         return
     ended = _expired_logins_in_use(session_model)
-    post_delete.disconnect(sender=session_model, dispatch_uid=_SESSION_DELETED_UID)
+    listening = post_delete.disconnect(sender=session_model, dispatch_uid=_SESSION_DELETED_UID)
     try:
         yield
     finally:
-        post_delete.connect(_on_session_deleted, sender=session_model, dispatch_uid=_SESSION_DELETED_UID)
+        if listening:
+            post_delete.connect(_on_session_deleted, sender=session_model, dispatch_uid=_SESSION_DELETED_UID)
         end_logins(ended)
 
 
@@ -218,9 +221,6 @@ def _expired_logins_in_use(session_model: Any) -> set[str]:
         return set()
     expired = session_model.objects.filter(expire_date__lt=now).values_list("session_key", flat=True)
     return {digest for key in expired.iterator(chunk_size=2000) if (digest := session_key_digest(key)) in in_use}
-
-
-_SESSION_DELETED_UID = "websockets_app.security.identity.session_deleted"
 
 
 def connect_receivers() -> None:
