@@ -2,16 +2,15 @@
 
 Every id is stable (listed in docs/reference.md) and every message says how to fix it. The checks stand here in the
 order of their ids: errors E0xx (the site and its deployment), E2xx (a ``WEBSOCKETS`` value of the wrong type, one id
-per key), then warnings W0xx (AWS reachability) and W1xx (settings that quietly weaken the app's defences). Only the
-check tagged ``database`` reads the database, and only when Django asks for database checks (``check --database``,
-``migrate``).
+per key), then warnings W0xx (AWS reachability, static files on Lambda) and W1xx (settings that quietly weaken the
+app's defences). Only the check tagged ``database`` reads the database, and only when Django asks for database
+checks (``check --database``, ``migrate``).
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib.metadata
-import json
 import os
 import re
 import sys
@@ -22,11 +21,14 @@ from typing import Any
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.http.request import validate_host
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.exceptions import Resolver404
 
 from websockets_app.conf import aws_region, conf, settings_by_name
+from websockets_app.deployment.stage_settings import SETTINGS_FILE, read_settings_file, resolved_stages, settings_file
+from websockets_app.deployment.static_files import STATICFILES_APP, static_files_problems
 from websockets_app.security.origins import shared_domain_wildcards
 
 __all__ = (
@@ -39,16 +41,15 @@ __all__ = (
     "check_rate_limit_store",
     "check_setting_types",
     "check_slim_handler",
+    "check_static_files",
     "check_url_pattern",
     "check_websockets_setting",
     "check_zappa_websocket_import",
 )
 
-ZAPPA_SETTINGS_FILE = "zappa_settings.json"
 # Zappa's own handler, which slim_handler can load (it ships it in the small package).
 ZAPPA_HANDLERS = frozenset({"handler.lambda_handler", "zappa.handler.lambda_handler"})
 APP_NAME = "websockets_app"
-STATICFILES_APP = "django.contrib.staticfiles"
 ROUTES_CHECKED = ("connect", "disconnect", "default")
 CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 _ZAPPA_WEBSOCKET_IMPORT = re.compile(
@@ -69,7 +70,7 @@ def check_slim_handler(**kwargs: Any) -> list[CheckMessage]:
                 Error(
                     f"Zappa stage {stage!r} sets slim_handler together with the project's own lambda_handler "
                     f"{handler!r}: Lambda cannot import it, so every event fails.",
-                    hint=f'Remove "slim_handler" from stage {stage!r} in {ZAPPA_SETTINGS_FILE}; keep the '
+                    hint=f'Remove "slim_handler" from stage {stage!r} in {SETTINGS_FILE}; keep the '
                     'package under Lambda\'s 250 MB limit by trimming dependencies or using "exclude" instead.',
                     id="websockets_app.E001",
                 )
@@ -309,6 +310,16 @@ def check_allowed_hosts(**kwargs: Any) -> list[CheckMessage]:
     ]
 
 
+@register(deploy=True)
+def check_static_files(**kwargs: Any) -> list[CheckMessage]:
+    """W003, W004: static files with nowhere to be gathered, or nothing serving them, on Lambda.
+
+    Deployment checks: locally ``runserver`` serves the apps' static files itself. The Zappa ``settings`` callback
+    runs them before every package it lets Zappa build.
+    """
+    return static_files_problems()
+
+
 @register(Tags.security)
 def check_origin_default(**kwargs: Any) -> list[CheckMessage]:
     """Without ALLOWED_ORIGINS the Origin check follows ALLOWED_HOSTS, whose AWS wildcards admit anyone's pages."""
@@ -367,27 +378,15 @@ def _host_allowed(host: str) -> bool:
 
 
 def _base_dir() -> Path:
-    return Path(getattr(settings, "BASE_DIR", None) or Path.cwd())
+    return settings_file().parent
 
 
 def _zappa_stages() -> dict[str, dict[str, Any]]:
     """Each stage of zappa_settings.json next to manage.py, with ``extends`` applied; {} when there is none."""
     try:
-        raw = json.loads((_base_dir() / ZAPPA_SETTINGS_FILE).read_text())
-    except (OSError, ValueError):
+        return resolved_stages(read_settings_file(settings_file()))
+    except ImproperlyConfigured:
         return {}
-    if not isinstance(raw, dict):
-        return {}
-
-    def resolved(stage: str, seen: frozenset[str] = frozenset()) -> dict[str, Any]:
-        own = raw.get(stage)
-        if not isinstance(own, dict):
-            return {}
-        parent = own.get("extends")
-        base = resolved(parent, seen | {stage}) if isinstance(parent, str) and parent not in seen else {}
-        return {**base, **own}
-
-    return {stage: resolved(stage) for stage in raw if isinstance(raw[stage], dict)}
 
 
 def _project_packages(base_dir: Path) -> list[Path]:

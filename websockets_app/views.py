@@ -69,22 +69,28 @@ class WebSocketView(ChannelActions, View):
     """
 
     http_method_names = ["post"]
+    #: The key of a ``$default`` message's JSON body that names the method to call.
     route_selection_key = "action"
+    #: ``as_view(debug=True)``: record what the view did in ``self.debug_log``.
     debug = False
-    # Refuse anonymous connections (403 on $connect).
+    #: Refuse anonymous connections (403 on $connect).
     login_required = False
-    # Permissions needed to connect and to send any message: a name, a list (all of them) or AnyOf([...]).
+    #: Permissions needed to connect and to send any message: a name, a list (all of them) or AnyOf([...]).
     permission_required: Requirement = ()
-    # Extra permissions per action: {"kick": "chat.kick_user", "post": AnyOf(["chat.post", "chat.moderate"])}.
+    #: Extra permissions per action: {"kick": "chat.kick_user", "post": AnyOf(["chat.post", "chat.moderate"])}.
     action_permissions: dict[str, Requirement] = {}
 
+    #: The message parsed as a JSON object; ``{}`` when it is not one (and on $connect, $disconnect).
     body: dict[str, Any]
-    # Why the message is not a JSON object ("" when it is): default() tells the sender.
+    #: Why the message is not a JSON object ("" when it is): default() tells the sender.
     body_problem: str
-    # The "id" the sender gave its message, echoed on the answer.
+    #: The "id" the sender gave its message, echoed on the answer.
     message_id: MessageId | None
+    #: The API Gateway event as Lambda received it, the only source of truth about the connection.
     event: dict[str, Any]
+    #: The connection's row (with its user); ``None`` inside connect() until ``super().connect()`` made it.
     websocket_session: WebSocketSession | None
+    #: The channel the connection opened with (on $connect: the one it is joining).
     channel_name: str
 
     @classmethod

@@ -19,11 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def setup_django() -> str:
+def setup_django(*, flush: bool = True) -> str:
     """Configure the example project on a throwaway database, migrated and emptied; returns its engine's name.
 
     The database is a fresh SQLite file, or ``BENCH_DATABASE_URL`` (e.g. a PostgreSQL database kept for the
-    purpose: it is flushed). ``DATABASE_URL`` is never used, so a benchmark cannot touch real data. Connections are
+    purpose: it is flushed, unless ``flush`` is false). ``DATABASE_URL`` is never used, so a benchmark cannot touch
+    real data. Connections are
     kept open between events, as on Lambda with PostgreSQL (``conn_max_age``), so a figure is the cost of an
     event, not of reconnecting.
     """
@@ -40,7 +41,8 @@ def setup_django() -> str:
     django.setup()
     settings.DATABASES["default"]["CONN_MAX_AGE"] = None
     call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
+    if flush:
+        call_command("flush", interactive=False, verbosity=0)
     return settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
 
 

@@ -1,16 +1,16 @@
 """A new user's path, for real: the wheel built from this checkout, in a fresh virtualenv, added to a startproject site.
 
-The site follows docs/existing-project.md block by block (its commands include ``check --deploy`` and the page's
-test through the test client), then ``runserver`` answers a real WebSocket client. The virtualenv gets this
-suite's Django version, so each nox session adopts the app on its own Django. It prints how long the user's part
-took, from ``startproject`` to the first message (a figure for the docs, never an assertion).
+The site follows docs/existing-project.md block by block (its install command with the wheel for the git URL; its
+commands include ``check --deploy`` and the page's test through the test client), then ``runserver`` answers a real
+WebSocket client. The virtualenv gets this suite's Django version, so each nox session adopts the app on its own
+Django. It prints how long the user's part took, from ``startproject`` to the first message (a figure for the docs,
+never an assertion).
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import urllib.request
 import venv
@@ -20,7 +20,7 @@ import django
 import pytest
 from websockets.sync.client import connect
 
-from tests.docs_examples import BASE_PAGE, ROOT, ExampleProject, run_page
+from tests.docs_examples import BASE_PAGE, ExampleProject, run_page
 from tests.runserver_process import serving
 
 pytestmark = pytest.mark.adoption
@@ -33,27 +33,18 @@ def _run(command: list[str], **kwargs) -> None:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    """The wheel ``pip install`` of a clone would build, built from this checkout."""
-    out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)])
-    (built,) = out.glob("django_lambda_websockets-*.whl")
-    return built
-
-
-@pytest.fixture(scope="module")
-def fresh_python(tmp_path_factory, wheel) -> Path:
+def fresh_python(tmp_path_factory, built_wheel) -> Path:
     """A new virtualenv holding the wheel with its ``local`` extra, this Django, and pytest-django for the tests."""
     environment = tmp_path_factory.mktemp("adopter") / "venv"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
-    requirements = [f"{wheel}[local]", f"Django=={django.__version__}", "pytest-django"]
+    requirements = [f"{built_wheel}[local]", f"Django=={django.__version__}", "pytest-django"]
     _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements])
     return python
 
 
-def test_a_startproject_site_adopts_the_app_from_the_wheel(fresh_python, tmp_path):
-    project = ExampleProject(tmp_path / "site", None, python=fresh_python)
+def test_a_startproject_site_adopts_the_app_from_the_wheel(fresh_python, built_wheel, tmp_path):
+    project = ExampleProject(tmp_path / "site", None, python=fresh_python, wheel=built_wheel)
     project.folder.mkdir()
     (tmp_path / "home").mkdir()
     started = time.monotonic()
@@ -73,13 +64,5 @@ def test_a_startproject_site_adopts_the_app_from_the_wheel(fresh_python, tmp_pat
     print(f"\nstartproject to first message, following {BASE_PAGE.name}: {elapsed:.1f} s")
     assert first_message == {"echo": "hi"}
     assert admin_css == 200
-    installed = subprocess.run(
-        [str(fresh_python), "-c", "import websockets_app; print(websockets_app.__file__)"],
-        cwd=project.folder,
-        env=project.environment(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "site-packages" in installed  # the wheel's copy, not this checkout
+    assert "site-packages" in project.module_file("websockets_app")  # the wheel's copy, not this checkout
     assert any(" WebSocket $connect " in line and '"/" 200' in line for line in lines)

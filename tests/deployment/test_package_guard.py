@@ -1,7 +1,8 @@
-"""The Zappa settings hook refuses to package a virtualenv holding test-only packages, and names the command to use."""
+"""The Zappa settings hook refuses to package a virtualenv that would not work on Lambda, and says how to make one."""
 
 from __future__ import annotations
 
+import sys
 import types
 from pathlib import Path
 
@@ -21,12 +22,15 @@ def virtualenv(root: Path, *distributions: tuple[str, str]) -> Path:
     return root
 
 
-def zappa_cli(command: str) -> types.SimpleNamespace:
-    return types.SimpleNamespace(command=command, api_stage="dev", django_settings=None)
+RUNNING = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def zappa_cli(command: str, runtime: str = RUNNING) -> types.SimpleNamespace:
+    return types.SimpleNamespace(command=command, api_stage="dev", django_settings=None, runtime=runtime)
 
 
 @pytest.mark.parametrize("command", ["package", "deploy", "update"])
-def test_a_virtualenv_with_test_packages_is_refused_naming_the_make_target(command, tmp_path, monkeypatch):
+def test_a_virtualenv_with_test_packages_is_refused_naming_a_fix_any_site_can_use(command, tmp_path, monkeypatch):
     venv = virtualenv(
         tmp_path / "venv", ("Django", "5.2.19"), ("pytest", "9.2.0"), ("moto", "5.2.5"), ("Ruff", "0.17.6")
     )
@@ -37,9 +41,11 @@ def test_a_virtualenv_with_test_packages_is_refused_naming_the_make_target(comma
 
     assert refused.value.message == (
         f"The virtualenv {venv} holds test-only packages (moto, pytest, ruff): zappa {command} would ship them, past "
-        f"Lambda's size limits. Run `make {command} STAGE=dev` instead: it uses a virtualenv holding requirements.txt "
-        "only (.venv-deploy)."
+        "Lambda's size limits. Package from a virtualenv holding only what the site runs on, built from its own "
+        "runtime requirements: `python3.13 -m venv .venv-deploy`, `.venv-deploy/bin/pip install -r requirements.txt`, "
+        f"then `zappa {command} dev` with .venv-deploy activated."
     )
+    assert "make " not in refused.value.message
 
 
 def test_a_runtime_virtualenv_is_packaged(tmp_path, monkeypatch):
@@ -54,3 +60,18 @@ def test_commands_that_package_nothing_are_not_checked(tmp_path, monkeypatch):
 
     assert zappa_hooks.settings(zappa_cli("status")) is None
     assert zappa_hooks.settings(zappa_cli("manage")) is None
+
+
+@pytest.mark.parametrize("command", ["package", "deploy", "update"])
+def test_a_virtualenv_of_another_python_than_the_runtime_is_refused(command, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIRTUAL_ENV", str(virtualenv(tmp_path / "venv", ("Django", "5.2.19"))))
+    other = "python3.9" if RUNNING != "python3.9" else "python3.13"
+
+    with pytest.raises(click.ClickException) as refused:
+        zappa_hooks.settings(zappa_cli(command, runtime=other))
+
+    assert refused.value.message == (
+        f"The stage's runtime is {other}, but zappa runs on {RUNNING}: the package would hold the compiled packages "
+        f"of {RUNNING}, which do not import on Lambda's {other}. Build the virtualenv you deploy from with the "
+        f"runtime's Python (`{other} -m venv .venv-deploy`), or set the stage's runtime to {RUNNING}."
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -17,18 +16,8 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.moto_server import threaded_moto_server
-from moto.server import ThreadedMotoServer
 
-from tests.aws_state import (
-    ACCOUNT,
-    REGION,
-    REGIONAL_ZONE_ID,
-    answer_route_responses,
-    answer_stage_updates,
-    aws_state,
-    report_domain_targets,
-)
+from tests.aws_state import ACCOUNT, REGION, REGIONAL_ZONE_ID, aws_state
 
 REPO = Path(__file__).resolve().parents[2]
 ZAPPA = Path(sys.executable).parent / "zappa"
@@ -37,40 +26,8 @@ LAMBDA_NAME = "ws-e2e-e2e"
 ROLE_NAME = f"{LAMBDA_NAME}-ZappaLambdaExecutionRole"
 API_NAME = f"{LAMBDA_NAME}-websocket"
 CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/e2e"
-FUNCTION_URL_LIST = re.compile(r"^/2021-10-31/functions/[^/]+/urls/?$")
 
 pytestmark = pytest.mark.skipif(not ZAPPA.exists(), reason="the zappa CLI is not installed in this environment")
-
-
-def answer_function_url_listing(app: Any) -> Any:
-    """Teach moto ``ListFunctionUrlConfigs`` (which every ``zappa update`` calls): this function has none."""
-
-    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
-        if environ["REQUEST_METHOD"] == "GET" and FUNCTION_URL_LIST.match(environ.get("PATH_INFO", "")):
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [json.dumps({"FunctionUrlConfigs": []}).encode()]
-        return app(environ, start_response)
-
-    return wrapped
-
-
-@pytest.fixture
-def moto_server(monkeypatch):
-    application = threaded_moto_server.DomainDispatcherApplication
-    monkeypatch.setattr(
-        threaded_moto_server,
-        "DomainDispatcherApplication",
-        lambda *args, **kwargs: answer_function_url_listing(application(*args, **kwargs)),
-    )
-    report_domain_targets(monkeypatch)
-    answer_route_responses(monkeypatch)
-    answer_stage_updates(monkeypatch)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture
@@ -91,7 +48,7 @@ def write_settings(directory: Path, websocket_api: dict[str, Any] | None) -> Non
         "django_settings": "project.settings",
         "lambda_handler": "project.lambda_handler.lambda_handler",
         "aws_region": REGION,
-        "runtime": "python3.11",
+        "runtime": f"python{sys.version_info.major}.{sys.version_info.minor}",  # what zappa runs on
         "s3_bucket": "ws-e2e-deployments",
         "touch": False,
         "keep_warm": False,

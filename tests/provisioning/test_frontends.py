@@ -2,6 +2,7 @@
 
 import ast
 import io
+import sys
 import types
 from pathlib import Path
 
@@ -453,7 +454,8 @@ def test_nothing_imports_zappa_websocket():
 def test_packaging_commands_collect_static_files_into_the_package(tmp_path, monkeypatch):
     monkeypatch.setenv("STATIC_ROOT", str(tmp_path))
     monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path / "runtime-venv"))  # what is packaged: no test-only packages
-    cli = types.SimpleNamespace(command="update", api_stage="dev", django_settings="project.settings")
+    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"  # the Python the package is built with
+    cli = types.SimpleNamespace(command="update", api_stage="dev", django_settings="project.settings", runtime=runtime)
 
     zappa_hooks.settings(cli)
 

@@ -6,10 +6,13 @@ In ``zappa_settings.json``::
                   "zip": "websockets_app.deployment.zappa_hooks.slim_package",
                   "post": "websockets_app.deployment.zappa_hooks.post"}
 
-``zip`` runs once the package is built and strips the debug sections of its compiled extensions (a few MB).
-``post`` runs after ``deploy`` and ``update`` and reconciles the API from the stage's ``websocket_api`` dict.
-Zappa has no hook after ``undeploy``; ``settings`` runs first for every command, so for ``undeploy`` it makes
-Zappa remove the WebSocket API (and its domain, DNS record, permission and role policy) before the function.
+``settings`` runs first for every command. Before a package is built it refuses a virtualenv that would not work
+on Lambda (test tools in it, or another Python than the stage's runtime) and a site whose static files would have
+nowhere to be served from, then gathers them (``collectstatic``). Zappa has no hook after ``undeploy``, so for
+``undeploy`` it makes Zappa remove the WebSocket API (and its domain, DNS record, permission and role policy) before
+the function. ``zip`` runs once the package is built and strips the debug sections of its compiled extensions (a
+few MB). ``post`` runs after ``deploy`` and ``update`` and reconciles the API from the stage's ``websocket_api``
+dict. ``manage.py websocket_deploy_settings STAGE`` writes a stage naming all three.
 
 Zappa loads this file by path, outside the project's import path; the project directory it is run from (the
 one Zappa packages) is put on the path first so the app's modules import as they will on Lambda.
@@ -35,6 +38,7 @@ import click  # noqa: E402  (after the path is set)
 from botocore.exceptions import ClientError  # noqa: E402
 
 from websockets_app.deployment.package_guard import test_only_packages  # noqa: E402
+from websockets_app.deployment.static_files import REFUSED  # noqa: E402
 from websockets_app.exceptions import InvalidRoutes, InvalidThrottling, ProvisioningError  # noqa: E402
 from websockets_app.provisioning.desired import (  # noqa: E402
     CustomDomain,
@@ -46,7 +50,15 @@ from websockets_app.provisioning.desired import (  # noqa: E402
 )
 from websockets_app.provisioning.reconcile import reconcile, resolve_target, teardown  # noqa: E402
 
-__all__ = ("collect_static", "desired_from_stage", "post", "refuse_dev_virtualenv", "settings")
+__all__ = (
+    "collect_static",
+    "desired_from_stage",
+    "post",
+    "refuse_dev_virtualenv",
+    "refuse_other_python",
+    "settings",
+    "slim_package",
+)
 
 SETTINGS_KEY = "websocket_api"
 # Commands that build a package, which must carry the collected static files.
@@ -103,6 +115,7 @@ def settings(zappa_cli: Any) -> None:
     """Before every command: check and prepare what a package holds; for ``undeploy``, remove the WebSocket API."""
     if zappa_cli.command in PACKAGING_COMMANDS:
         refuse_dev_virtualenv(zappa_cli.command, zappa_cli.api_stage)
+        refuse_other_python(zappa_cli.runtime)
     if zappa_cli.command in PACKAGING_COMMANDS and zappa_cli.django_settings:
         collect_static(zappa_cli.django_settings)
     if zappa_cli.command != "undeploy":
@@ -127,17 +140,37 @@ def refuse_dev_virtualenv(command: str, stage: str) -> None:
     if found:
         raise click.ClickException(
             f"The virtualenv {virtualenv} holds test-only packages ({', '.join(found)}): zappa {command} would ship "
-            f"them, past Lambda's size limits. Run `make {command} STAGE={stage}` instead: it uses a virtualenv "
-            "holding requirements.txt only (.venv-deploy)."
+            f"them, past Lambda's size limits. Package from a virtualenv holding only what the site runs on, built "
+            f"from its own runtime requirements: `python3.13 -m venv .venv-deploy`, `.venv-deploy/bin/pip install "
+            f"-r requirements.txt`, then `zappa {command} {stage}` with .venv-deploy activated."
+        )
+
+
+def refuse_other_python(runtime: str) -> None:
+    """Stop before Zappa zips packages compiled for another Python than the stage's Lambda runtime runs."""
+    running = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if runtime != running:
+        raise click.ClickException(
+            f"The stage's runtime is {runtime}, but zappa runs on {running}: the package would hold the compiled "
+            f"packages of {running}, which do not import on Lambda's {runtime}. Build the virtualenv you deploy "
+            f"from with the runtime's Python (`{runtime} -m venv .venv-deploy`), or set the stage's runtime to "
+            f"{running}."
         )
 
 
 def collect_static(django_settings: str) -> None:
-    """Gather static files into ``STATIC_ROOT`` so they are in the package (WhiteNoise serves them on Lambda)."""
+    """Check where static files are served from on Lambda and gather them into the package (``STATIC_ROOT``).
+
+    Both run in a process of their own with the site's settings, as ``manage.py`` would: the checks refuse a
+    set-up that would leave the deployed site without its static files, naming the fixes.
+    """
     click.echo("Collecting static files..")
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": django_settings}
-    command = [sys.executable, "-m", "django", "collectstatic", "--noinput", "--verbosity", "0"]
+    script = "from websockets_app.deployment.static_files import prepare; raise SystemExit(prepare())"
+    command = [sys.executable, "-c", script]
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)  # noqa: S603
+    if completed.returncode == REFUSED:
+        raise click.ClickException(f"Static files are not set up for Lambda:\n{completed.stderr.strip()}")
     if completed.returncode != 0:
         raise click.ClickException(f"collectstatic failed:\n{completed.stderr.strip()}")
 

@@ -20,6 +20,7 @@ Requirement = str | Iterable[str]
 
 
 def has_permissions(user: Any, required: Requirement) -> bool:
+    """Whether ``user`` holds ``required``: a permission name, all of a list, or any of an ``AnyOf``."""
     if not required:
         return True
     if isinstance(required, str):

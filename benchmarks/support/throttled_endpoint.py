@@ -1,0 +1,159 @@
+"""A stand-in for API Gateway's ``@connections`` under the account's throttle, in its own process, counting everything.
+
+API Gateway throttles every API of an account and Region together with one token bucket (about 10,000 requests a
+second, a burst of 5,000: "Amazon API Gateway quotas"); a request beyond it is answered 429 with
+``x-amzn-ErrorType: LimitExceededException``. This endpoint keeps one bucket of ``rate`` tokens a second holding at
+most ``burst``, answers an accepted post 200 after ``latency_ms`` (as from inside the Region), and counts every
+delivery by connection id, and every request second by second, so a benchmark can tell what was lost, what came
+twice and how much of the throttle's capacity was used. ``GET /__stats`` returns the counts as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import ssl
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+THROTTLED_BODY = b'{"message":"Too Many Requests"}'
+
+
+@dataclass
+class Bucket:
+    """API Gateway's token bucket: ``rate`` tokens a second, at most ``burst`` held; it starts full."""
+
+    rate: float
+    burst: float
+    tokens: float = 0.0
+    updated: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass
+class Counts:
+    delivered: Counter[str] = field(default_factory=Counter)
+    accepted_per_second: Counter[int] = field(default_factory=Counter)
+    throttled_per_second: Counter[int] = field(default_factory=Counter)
+    first_request_at: float | None = None
+    last_delivery_at: float | None = None
+
+    def as_json(self) -> bytes:
+        return json.dumps(
+            {
+                "delivered": self.delivered,
+                "accepted_per_second": sorted(self.accepted_per_second.items()),
+                "throttled_per_second": sorted(self.throttled_per_second.items()),
+                "first_request_at": self.first_request_at,
+                "last_delivery_at": self.last_delivery_at,
+            }
+        ).encode()
+
+
+def _serve(rate: float, burst: float, latency: float, port_sink: Any, certificate: str | None) -> None:
+    bucket = Bucket(rate, burst)
+    counts = Counts()
+
+    def answer(status: str, body: bytes, extra: str = "") -> bytes:
+        return (
+            f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                request_line, *header_lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = request_line.split(" ", 2)
+                length = 0
+                for line in header_lines:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                if length:
+                    await reader.readexactly(length)
+                if path == "/__stats":
+                    writer.write(answer("200 OK", counts.as_json()))
+                elif "/@connections/" not in path:
+                    writer.write(answer("404 Not Found", b'{"message":"Not Found"}'))
+                else:
+                    now = time.time()
+                    counts.first_request_at = counts.first_request_at or now
+                    second = int(now - counts.first_request_at)
+                    if not bucket.take():
+                        counts.throttled_per_second[second] += 1
+                        extra = "x-amzn-ErrorType: LimitExceededException\r\n"
+                        writer.write(answer("429 Too Many Requests", THROTTLED_BODY, extra))
+                    else:
+                        counts.accepted_per_second[second] += 1
+                        await asyncio.sleep(latency)
+                        if method == "POST":
+                            counts.delivered[unquote(path.rsplit("/@connections/", 1)[1])] += 1
+                            counts.last_delivery_at = time.time()
+                        writer.write(answer("200 OK", b""))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        context = None
+        if certificate:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(certificate)
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096, ssl=context)
+        port_sink.send(server.sockets[0].getsockname()[1])
+        async with server:
+            await server.serve_forever()
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
+@contextmanager
+def throttled_endpoint(
+    *, rate: float, burst: float, latency_ms: float, stage: str, certificate: str | None = None
+) -> Iterator[str]:
+    """Start the endpoint; yields its URL (``http://127.0.0.1:PORT/<stage>``) and stops it afterwards."""
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_serve, args=(rate, burst, latency_ms / 1000, send, certificate), daemon=True)
+    process.start()
+    try:
+        yield f"{'https' if certificate else 'http'}://127.0.0.1:{receive.recv()}/{stage}"
+    finally:
+        process.terminate()
+        process.join()
+
+
+def endpoint_stats(endpoint_url: str) -> dict[str, Any]:
+    """What the endpoint counted so far."""
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint_url)
+    with urllib.request.urlopen(f"http://{parts.netloc}/__stats", timeout=30) as response:
+        stats: dict[str, Any] = json.loads(response.read())
+    return stats
