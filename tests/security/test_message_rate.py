@@ -150,7 +150,7 @@ def test_the_limit_can_be_turned_off(lambda_handler, settings, connect, clock):
     assert {json.dumps(send(lambda_handler, "off=")) for _ in range(100)} == {'{"statusCode": 200}'}
 
 
-def test_databases_without_update_returning_count_the_same(lambda_handler, settings, connect, clock, monkeypatch):
+def test_databases_without_upserts_returning_rows_count_the_same(lambda_handler, settings, connect, clock, monkeypatch):
     monkeypatch.setattr(session_lookup, "COUNTING_VENDORS", frozenset())
     settings.WEBSOCKETS = {"MESSAGE_RATE_LIMIT": (2, 10)}
     connect("orm=")
