@@ -2,6 +2,8 @@
 
 Both answer the same JSON through the same project settings and middleware; the difference is what the WebSocket
 path adds: event translation, loading the connection and its user, recording when it was last seen, dispatch.
+Then what two guards cost a message, each beside the same message without it: the identity check, and the message
+rate limit (counted in the message's one query).
 """
 
 import sys
@@ -9,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support import expect, report, setup_django, side_by_side, verdict
+from support import expect, interleaved, report, setup_django, side_by_side, verdict
 
 GOAL = 1.3
 
@@ -45,6 +47,8 @@ def main() -> None:
     ]
     settings.ROOT_URLCONF = urls
 
+    # Thousands of messages from one connection: counted as deployed, against a limit no benchmark reaches.
+    settings.WEBSOCKETS = {**settings.WEBSOCKETS, "MESSAGE_RATE_LIMIT": (10**9, 1)}
     bare_handler = make_lambda_handler(get_wsgi_application())
     bare_event = {
         "httpMethod": "POST",
@@ -83,6 +87,7 @@ def main() -> None:
         ],
     )
     identity_cost(lambda_handler)
+    rate_limit_cost(lambda_handler, database)
 
 
 def identity_cost(lambda_handler) -> None:
@@ -137,6 +142,68 @@ def identity_cost(lambda_handler) -> None:
             ("the check alone (identity_holds)", f"{(check_alone - call_alone) * 1e6:.1f} us"),
         ],
     )
+
+
+def rate_limit_cost(lambda_handler, database: str) -> None:
+    """What counting a message against its connection's rate limit costs: the same MESSAGE with the limit on
+    (counted, never refused: a limit no benchmark reaches) and off (``MESSAGE_RATE_LIMIT`` None, the path before the
+    limit existed), in interleaved rounds, with their queries counted; on PostgreSQL also with the clocks' table
+    logged, each count then a durable commit waiting for its WAL flush, as it would be without UNLOGGED."""
+    import statistics
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from websockets_app.models import MessageClock
+    from websockets_app.testing.events import connect_event, message_event
+
+    base = dict(settings.WEBSOCKETS)
+    expect(
+        lambda_handler(connect_event(connection_id="rate=", origin=None), None)["statusCode"] == 200,
+        "$connect answers 200",
+    )
+    message = message_event(body='{"action": "whoami"}', connection_id="rate=")
+    clocks = connection.ops.quote_name(MessageClock._meta.db_table)
+    table = {"persistence": "UNLOGGED"}  # what the migration made it
+
+    def with_limit(limit: tuple[int, int] | None, *, persistence: str = "UNLOGGED"):
+        def call():
+            settings.WEBSOCKETS = {**base, "MESSAGE_RATE_LIMIT": limit}
+            if connection.vendor == "postgresql" and table["persistence"] != persistence:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"ALTER TABLE {clocks} SET {persistence}")
+                table["persistence"] = persistence
+            return lambda_handler(message, None)
+
+        return call
+
+    variants = [("limit off (baseline)", with_limit(None)), ("limit on, counted", with_limit((10**9, 1)))]
+    if connection.vendor == "postgresql":
+        variants.append(("limit on, clocks' table logged", with_limit((10**9, 1), persistence="LOGGED")))
+    answers = {call()["body"] for _, call in variants}
+    expect(len(answers) == 1 and '"type": "whoami"' in answers.pop(), "every variant answers the same")
+    queries = []
+    for _, call in variants:
+        call()  # the table's persistence set outside the count
+        with CaptureQueriesContext(connection) as captured:
+            call()
+        queries.append(len(captured))
+    times = interleaved([call for _, call in variants], per_round=200, rounds=15)
+    variants[1][1]()  # the clocks' table UNLOGGED again
+    settings.WEBSOCKETS = base
+    baseline = statistics.median(times[0])
+    rows = []
+    for (label, _), its_times, count in zip(variants, times, queries, strict=True):
+        median = statistics.median(its_times)
+        rows.append(
+            (
+                label,
+                f"{median * 1e6:.0f} us (rounds {min(its_times) * 1e6:.0f}-{max(its_times) * 1e6:.0f}), "
+                f"{count} query, {(median - baseline) * 1e6:+.0f} us",
+            )
+        )
+    report(f"Message rate limit: a MESSAGE counted against its connection ({database})", rows)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,9 @@ DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=600, c
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Connections are per thread; SQLite ones are cheap and must not outlive their thread.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Every message writes (its connection's rate-limit count): in WAL mode a commit waits for no disk flush, and
+    # the emulator's threads read while one writes.
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

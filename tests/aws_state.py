@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 from botocore.exceptions import ClientError
@@ -54,6 +55,35 @@ def answer_route_responses(monkeypatch: Any) -> None:
         return 200, {}, json.dumps({"items": [item.to_json() for item in route.route_responses.values()]})
 
     monkeypatch.setattr(ApiGatewayV2Response, "get_route_responses", get_route_responses, raising=False)
+
+
+def answer_stage_updates(monkeypatch: Any) -> None:
+    """Teach moto ``UpdateStage``, which it lacks, as AWS answers it: the fields given change, the stage comes back.
+
+    AWS API reference, "UpdateStage" (PATCH /v2/apis/{apiId}/stages/{stageName}, 200 with the stage):
+    https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename.html. The reconcile
+    sends a stage's whole ``DefaultRouteSettings``, so whether AWS replaces that object or merges into it, the stage
+    ends up the same; here it is replaced.
+    """
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+
+    fields = {
+        "autoDeploy": "auto_deploy",
+        "description": "description",
+        "defaultRouteSettings": "default_route_settings",
+        "routeSettings": "route_settings",
+        "stageVariables": "stage_variables",
+    }
+
+    def update_stage(self: ApiGatewayV2Response) -> tuple[int, dict[str, str], str]:
+        api_id, stage_name = self.path.split("/")[-3], unquote(self.path.split("/")[-1])
+        stage = self.apigatewayv2_backend.get_stage(api_id, stage_name)
+        for key, value in json.loads(self.body).items():
+            if key in fields:
+                setattr(stage, fields[key], value)
+        return 200, {}, json.dumps(stage.to_json())
+
+    monkeypatch.setattr(ApiGatewayV2Response, "update_stage", update_stage, raising=False)
 
 
 def aws_state(session: boto3.session.Session, *, function_name: str, role_name: str, zone_id: str) -> dict[str, Any]:
@@ -128,8 +158,15 @@ def _api_state(gateway: Any, api: dict[str, Any]) -> dict[str, Any]:
             )
             for route in gateway.get_routes(ApiId=api_id)["Items"]
         ),
+        # Each stage: its name, whether it deploys every change, and its route throttling (rate, burst).
         "stages": [
-            (stage["StageName"], stage.get("AutoDeploy", False)) for stage in gateway.get_stages(ApiId=api_id)["Items"]
+            (
+                stage["StageName"],
+                stage.get("AutoDeploy", False),
+                stage.get("DefaultRouteSettings", {}).get("ThrottlingRateLimit"),
+                stage.get("DefaultRouteSettings", {}).get("ThrottlingBurstLimit"),
+            )
+            for stage in gateway.get_stages(ApiId=api_id)["Items"]
         ],
     }
 

@@ -6,6 +6,24 @@ from websockets_app.testing import WebSocketTestClient, keep_test_database_conne
 pytest_plugins = ["tests.connections_api", "tests.docs_examples"]
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """A SQLite test database in a file, as the one a site runs on locally, not Django's in-memory one.
+
+    Every message writes its connection's row (its rate-limit count), and the emulator runs events in threads. In
+    the in-memory database the threads share one cache, where SQLite locks whole tables and refuses at once what a
+    file database makes wait for its turn ("database table is locked"); a file behaves as a developer's does.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database["TEST"] = {
+            **database.get("TEST", {}),
+            "NAME": str(tmp_path_factory.mktemp("database") / "test.sqlite3"),
+        }
+
+
 @pytest.fixture
 def lambda_handler():
     """The real Lambda entry point, with the test's database connection kept open (as Django's test client does)."""
@@ -95,10 +113,11 @@ def aws(monkeypatch):
     import boto3
     from moto import mock_aws
 
-    from tests.aws_state import answer_route_responses, report_domain_targets
+    from tests.aws_state import answer_route_responses, answer_stage_updates, report_domain_targets
 
     report_domain_targets(monkeypatch)
     answer_route_responses(monkeypatch)
+    answer_stage_updates(monkeypatch)
     with mock_aws():
         session = boto3.session.Session(region_name="eu-west-1")
         role = session.client("iam").create_role(

@@ -47,6 +47,7 @@ KNOWN_KEYS = [
     "LAMBDA_FUNCTION_NAME",
     "LAMBDA_HANDLER",
     "MAX_JOINED_CHANNELS",
+    "MESSAGE_RATE_LIMIT",
     "PATH_PREFIX",
     "PRESENCE_EVENTS_CHANNELS",
     "PROVISION_ON_SAVE",
@@ -471,13 +472,18 @@ WRONG_VALUES = [
     ("HISTORY_REPLAY_LIMIT", 0, "E232", "a whole number of 1 or more"),
     ("PRESENCE_EVENTS_CHANNELS", ["*", 1], "E233", "a list of strings"),
     ("SEND_BACKEND", "CurlBackend", "E234", 'a dotted path to a send backend ("websockets_app.backends.CurlBackend")'),
+    ("MESSAGE_RATE_LIMIT", (30, 0.5), "E240", "a pair of whole numbers of 1 or more (count, seconds), or None"),
 ]
 
 
 class TestSettingTypes:
     def test_every_key_has_its_own_check_in_id_order(self):
         assert [key for key, *_ in WRONG_VALUES] == list(settings_by_name())
-        assert [check_id for _, _, check_id, _ in WRONG_VALUES] == [f"E{number}" for number in range(201, 235)]
+        # The ids of the settings' checks leave room between groups: E201-E234, then E240 on.
+        assert [check_id for _, _, check_id, _ in WRONG_VALUES] == [
+            *(f"E{number}" for number in range(201, 235)),
+            "E240",
+        ]
 
     @pytest.mark.parametrize(("key", "value", "check_id", "expected"), WRONG_VALUES)
     def test_a_value_of_the_wrong_type_is_reported_with_the_fix(self, settings, key, value, check_id, expected):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from websockets_app import cleanup
 from websockets_app.cleanup import STALE_REASON, scheduled
-from websockets_app.models import WebSocketChannelMembership, WebSocketSession
+from websockets_app.models import MessageClock, WebSocketChannelMembership, WebSocketSession
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +184,15 @@ def test_clearwebsocketsessions_still_runs_under_its_01_name():
     out = StringIO()
     call_command("clearWebSocketSessions", "--dry-run", stdout=out)
     assert out.getvalue() == "Would mark 0 stale session(s) closed.\nWould delete 0 closed session(s).\n"
+
+
+@pytest.mark.django_db(transaction=True)  # the database checks its foreign keys at commit
+def test_a_closed_connections_message_clock_goes_with_it():
+    closed = session("closed=", age=timedelta(hours=3), idle=timedelta(hours=3), closed_for=timedelta(hours=1))
+    live = session("live=", age=timedelta(minutes=3), idle=timedelta(minutes=1))
+    MessageClock.objects.create(session=closed, clock=1)
+    MessageClock.objects.create(session=live, clock=2)
+
+    assert run() == "Marked 0 stale session(s) closed.\nDeleted 1 closed session(s).\n"
+
+    assert list(MessageClock.objects.values_list("session__connection_id", "clock")) == [("live=", 2)]

@@ -22,6 +22,7 @@ EXPECTED_PARENTS = {
     "ProvisioningError": (WebSocketsError,),
     "NoLambdaFunction": (exceptions.ProvisioningError, LookupError),
     "InvalidRoutes": (exceptions.ProvisioningError, ValueError),
+    "InvalidThrottling": (exceptions.ProvisioningError, ValueError),
     "InvalidExpression": (WebSocketsError, ValueError),
 }
 

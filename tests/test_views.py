@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.aws_events import API_ID, DOMAIN_NAME, STAGE, connect_event, disconnect_event, message_event
-from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession
+from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, MessageClock, WebSocketSession
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls")]
 
@@ -269,6 +269,15 @@ class TestMessageDispatch:
             response = lambda_handler(message_event(connection_id="a=", body='{"action": "echo"}'), None)
 
         assert body_of(response)["user"] == "alice"
+
+    @pytest.mark.parametrize(("limit", "counted"), [((30, 3), True), (None, False)])
+    def test_the_one_query_counts_the_message_unless_the_limit_is_off(
+        self, lambda_handler, connected, settings, django_assert_num_queries, limit, counted
+    ):
+        settings.WEBSOCKETS = {"MESSAGE_RATE_LIMIT": limit}
+        with django_assert_num_queries(1):
+            lambda_handler(message_event(connection_id=connected, body='{"action": "echo"}'), None)
+        assert MessageClock.objects.filter(session__connection_id=connected).exists() is counted
 
 
 class TestUserOnEveryEvent:

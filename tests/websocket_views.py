@@ -1,9 +1,11 @@
 """WebSocket views the suite dispatches to, written the way users write theirs."""
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from websockets_app.exceptions import RejectEvent
 from websockets_app.models import WebSocketSession
@@ -23,6 +25,12 @@ def describe(view: WebSocketView, request: HttpRequest, handler: str) -> JsonRes
     )
 
 
+def broken_stream() -> Iterator[bytes]:
+    """A streamed answer whose iterator fails half-way, as a generator reading a closed cursor would."""
+    yield b'{"part": 1, '
+    raise RuntimeError("secret database password is hunter2")
+
+
 class ActionView(WebSocketView):
     def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
         super().connect(request, *args, **kwargs)
@@ -30,6 +38,10 @@ class ActionView(WebSocketView):
             return HttpResponse("Forbidden: not today.", status=403)
         if request.GET.get("protocol"):
             return HttpResponse(headers={"Sec-WebSocket-Protocol": request.GET["protocol"]})
+        if request.GET.get("answer") == "broken-stream":
+            return StreamingHttpResponse(broken_stream())
+        if request.GET.get("refuse") == "with-a-lone-surrogate":
+            raise RejectEvent(403, "Forbidden: \ud800 is not text.")
         return None
 
     def echo(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
@@ -174,6 +186,24 @@ class ReplyView(WebSocketView):
 
     def refuse(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         raise RejectEvent(403, "Forbidden: not yours.")
+
+    def stream(self, request: HttpRequest, *args: Any, **kwargs: Any) -> StreamingHttpResponse:
+        return StreamingHttpResponse(iter([b'{"part": 1, ', b'"of": 2}']), content_type="application/json")
+
+    def broken_stream(self, request: HttpRequest, *args: Any, **kwargs: Any) -> StreamingHttpResponse:
+        return StreamingHttpResponse(broken_stream(), content_type="application/json")
+
+    def refuse_oddly(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        raise RejectEvent(409, "Conflict over \ud800, which is not text.")
+
+    def refuse_at_length(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        raise RejectEvent(400, "Too long: " + self.body.get("echo", ""))
+
+    def lookup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        raise Http404("No room with that name.")
+
+    def forbidden(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        raise PermissionDenied("Not your room.")
 
     def join(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         return JsonResponse({"joined": self.join_channel(request, "room-9")})

@@ -221,6 +221,13 @@ class WebSocketsSettings:
         "E234",
         "how posts reach @connections: libcurl (default), boto3's client, or the locmem outbox for tests",
     )
+    MESSAGE_RATE_LIMIT: Setting[tuple[int, int] | None] = Setting(
+        (30, 3),
+        RATE.or_none(),
+        "E240",
+        "messages one connection may send: count at once, and count more every seconds (a connection that keeps "
+        "sending past it is closed); None disables",
+    )
 
 
 def settings_by_name() -> dict[str, Setting[Any]]:

@@ -12,7 +12,8 @@
     │   └── ManagementApiError       AWS refused close() or info() (403, throttling, 5xx, timeout)
     ├── ProvisioningError            AWS refused a provisioning call, or something it needs is missing
     │   ├── NoLambdaFunction         no Lambda function named for the routes to invoke
-    │   └── InvalidRoutes            the routes setting is neither a list of route keys nor a mapping
+    │   ├── InvalidRoutes            the routes setting is neither a list of route keys nor a mapping
+    │   └── InvalidThrottling        a stage's throttling is not a rate and a burst of 1 or more
     └── InvalidExpression            a route selection expression API Gateway does not accept
 
 ``except WebSocketsError`` catches all of them. Those that mean a bad value also derive from ``ValueError`` (or
@@ -27,6 +28,7 @@ __all__ = (
     "InvalidExpression",
     "InvalidMessageId",
     "InvalidRoutes",
+    "InvalidThrottling",
     "InvalidWebSocketEvent",
     "ManagementApiError",
     "MessageTooLarge",
@@ -117,6 +119,10 @@ class NoLambdaFunction(ProvisioningError, LookupError):
 
 class InvalidRoutes(ProvisioningError, ValueError):
     """The ``routes`` setting is not a list of route keys or a mapping of route key to Django path."""
+
+
+class InvalidThrottling(ProvisioningError, ValueError):
+    """A stage's route throttling is not a rate (requests a second) and a burst, each of 1 or more."""
 
 
 class InvalidExpression(WebSocketsError, ValueError):

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 
+from websockets_app import aws_limits
 from websockets_app.conf import conf
 from websockets_app.validators import django_path_validator, route_key_validator, validate_channel_name
 
@@ -97,6 +99,8 @@ class WebSocketSession(models.Model):
             models.Index(fields=["connected", "last_seen_at"], name="wss_connected_last_seen"),
             # The cleanup's other stale condition: open past API Gateway's 2-hour limit.
             models.Index(fields=["connected", "connected_at"], name="wss_connected_connected_at"),
+            # The open connections of logins that end together (clearsessions deleting many session rows).
+            models.Index(fields=["session_key_hash"], condition=models.Q(connected=True), name="wss_open_login"),
         ]
 
     def __str__(self) -> str:
@@ -175,6 +179,25 @@ class WebSocketChannelMembership(models.Model):
         return f"{self.session.connection_id} in {self.channel_name}"
 
 
+class MessageClock(models.Model):
+    """One connection's message rate-limit clock (websockets_app.security.message_rate), moved by each message.
+
+    Microseconds since 1970 up to which the connection's messages have used their allowance. It lives apart from the
+    connection's row, in a table PostgreSQL keeps out of its write-ahead log (UNLOGGED, set by the migration): a
+    message's count then commits without waiting for the disk and gives replicas nothing to replay, and the
+    connection's row is not rewritten by every message. After a database crash the table starts empty, every
+    allowance full again, which a rate limit can afford.
+    """
+
+    session = models.OneToOneField(
+        WebSocketSession, primary_key=True, on_delete=models.CASCADE, related_name="message_rate_clock"
+    )
+    clock = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.clock}"
+
+
 class BroadcastBatch(models.Model):
     """How far one asynchronous batch of a broadcast got, so that what runs it again goes on from there.
 
@@ -235,8 +258,10 @@ class ConnectToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
-    # The session that asked for the token (a digest): logging out of it ends the connection the token opened.
+    # The login that asked for the token (websockets_app.security.identity): a digest of its session key and the
+    # user's session auth hash then. The token connects only while that login lasts; its connection ends with it.
     session_key_hash = models.CharField(max_length=64, blank=True, editable=False)
+    session_auth_hash = models.CharField(max_length=128, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"token for {self.user} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
@@ -282,6 +307,17 @@ class ApiGateway(models.Model):
         default=True,
         help_text="Whether messages to $default are answered with what their handler returns ($default route "
         "response); off: one-way, the answer is dropped.",
+    )
+    # API Gateway's route throttling of the stage, every client together: past it, a message never reaches the Lambda.
+    throttling_rate_limit = models.FloatField(
+        default=aws_limits.DEFAULT_STAGE_RATE_LIMIT,
+        validators=[MinValueValidator(1)],
+        help_text="Messages and connects a second the stage lets through to the Lambda, all clients together.",
+    )
+    throttling_burst_limit = models.PositiveIntegerField(
+        default=aws_limits.DEFAULT_STAGE_BURST_LIMIT,
+        validators=[MinValueValidator(1)],
+        help_text="How many it lets through at once, above that rate (API Gateway's token bucket).",
     )
 
     # What AWS returned: filled in by provisioning, never by hand.

@@ -15,10 +15,12 @@ from functools import cache, partial
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.signals import got_request_exception
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.log import log_response
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
@@ -26,23 +28,22 @@ from websockets_app import aws_limits
 from websockets_app.channels.actions import ChannelActions
 from websockets_app.conf import conf
 from websockets_app.events.replies import (
+    INTERNAL_ERROR_MESSAGE,
     MessageId,
     error_frame,
     message_id,
+    reason_phrase,
     reply_frame,
     returned_error_message,
     too_large,
 )
-from websockets_app.events.session_lookup import load_event_session
-from websockets_app.events.translation import (
-    ENVIRON_EVENT_KEY,
-    ENVIRON_VIEW_ANSWERED_KEY,
-    is_websocket_event,
-    source_ip,
-)
+from websockets_app.events.session_lookup import count_message, load_event_session
+from websockets_app.events.translation import ENVIRON_EVENT_KEY, VIEW_ANSWER_HEADER, is_websocket_event, source_ip
 from websockets_app.exceptions import InvalidMessageId, RejectEvent
-from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, WebSocketSession
-from websockets_app.security.identity import end_connection, identity_binding, identity_holds
+from websockets_app.models import LAST_SEEN_RESOLUTION, ApiGateway, ConnectToken, WebSocketSession
+from websockets_app.security.closing import end_connection
+from websockets_app.security.identity import LOGIN_ENDED_REASON, identity_binding, identity_holds
+from websockets_app.security.message_rate import FLOODING_REASON, Verdict, epoch_microseconds, message_allowance
 from websockets_app.security.origins import origin_allowed
 from websockets_app.security.permissions import Requirement, has_permissions
 from websockets_app.security.rate_limits import client_address_identity, within_limit
@@ -105,42 +106,73 @@ class WebSocketView(ChannelActions, View):
         self.message_id = None
         self.debug_log: list[str] = []
         self.websocket_session = None
-        # The session a connect token was asked for from (a digest); None: the connection's own cookie session.
-        self._token_session_key_hash: str | None = None
+        # The connect token the connection was opened with, bound to the login that asked for it; None: the cookie's.
+        self._token: ConnectToken | None = None
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         event = request.META.get(ENVIRON_EVENT_KEY)  # WSGIRequest.META is the WSGI environ itself
         if not is_websocket_event(event):
             return HttpResponse("Forbidden: this URL only accepts API Gateway WebSocket events.", status=403)
         self.event = event
-        request.META[ENVIRON_VIEW_ANSWERED_KEY] = True
         context = event["requestContext"]
-        event_type = context["eventType"]
-        self._debug(f"{event_type} {context['routeKey']} connection={context['connectionId']}")
+        self._debug(f"{context['eventType']} {context['routeKey']} connection={context['connectionId']}")
+        answer = self._answer(request, context["eventType"], *args, **kwargs)
+        # The Lambda entry lets an error through only when the view made it (events.entry strips the mark).
+        answer[VIEW_ANSWER_HEADER] = "1"
+        return answer
+
+    def _answer(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The event's answer, every byte of it built here, inside the error handling.
+
+        A handler's streamed response is read, a reply framed and sized, a refusal or a failure turned into the
+        documented error frame (plain text on ``$connect`` and ``$disconnect``) before anything leaves the view, so
+        nothing after it can fail on the answer and hand the event to Django's error pages.
+        """
         try:
             if event_type == "CONNECT":
                 return self._dispatch_connect(request, *args, **kwargs)
             response = self._dispatch_existing(request, event_type, *args, **kwargs)
+            return self._answer_message(response) if event_type == "MESSAGE" else response
         except RejectEvent as rejection:
             self._debug(f"rejected: {rejection.status} {rejection.reason}")
-            if event_type == "MESSAGE":
-                return _frame(rejection.status, error_frame(rejection.status, rejection.reason, self.message_id))
-            return HttpResponse(rejection.reason, status=rejection.status, content_type="text/plain")
-        except Exception:
-            # Logged once, here, with the connection: not once per request by django.request (and its mails).
-            logger.exception(
-                "Unhandled error in %s for %s on connection %s",
-                type(self).__name__,
-                context["routeKey"],
-                context["connectionId"],
-            )
-            if event_type == "MESSAGE":
-                return _frame(500, error_frame(500, "Internal server error.", self.message_id), logged=True)
-            response = HttpResponse("Internal error.", status=500, content_type="text/plain")
-            # Django's own marker: skip django.request's second log line.
-            response._has_been_logged = True  # type: ignore[attr-defined]  # a private attribute the stubs omit
-            return response
-        return self._answer_message(response) if event_type == "MESSAGE" else response
+            return self._refusal(event_type, rejection.status, rejection.reason)
+        except (Http404, PermissionDenied) as refusal:
+            # What get_object_or_404() and Django's permission checks raise: refusals, as in any view.
+            status = 404 if isinstance(refusal, Http404) else 403
+            return self._refusal(event_type, status, reason_phrase(status))
+        except Exception as error:
+            return self._failure(request, event_type, error)
+
+    def _refusal(self, event_type: str, status: int, reason: str) -> HttpResponse:
+        if event_type == "MESSAGE":
+            answer = _frame(status, error_frame(status, reason, self.message_id))
+        else:
+            answer = HttpResponse(reason.encode("utf-8", "replace"), status=status, content_type="text/plain")
+        if status == 429:
+            _mark_logged(answer)  # not one django.request warning per refused attempt: a flood would flood the logs
+        return answer
+
+    def _failure(self, request: HttpRequest, event_type: str, error: Exception) -> HttpResponse:
+        """An exception from a handler or the app: heard of as a view's would be, answered with nothing of it.
+
+        ``got_request_exception`` fires and ``django.request`` logs it once, with the view, route and connection (so
+        ``mail_admins`` and error trackers hooked to either hear of it), as Django's own handler does for views.
+        """
+        got_request_exception.send(sender=None, request=request)
+        answer = self._refusal(event_type, 500, INTERNAL_ERROR_MESSAGE)
+        context = self.event["requestContext"]
+        log_response(
+            "%s: %s (%s, route %s, connection %s)",
+            answer.reason_phrase,
+            request.path,
+            type(self).__name__,
+            context["routeKey"],
+            context["connectionId"],
+            response=answer,
+            request=request,
+            exception=error,
+        )
+        return answer
 
     # Handlers users override (call super() to keep the bookkeeping).
 
@@ -155,7 +187,7 @@ class WebSocketView(ChannelActions, View):
             "stage": context["stage"],
             "domain_name": context["domainName"],
             "source_ip": source_ip(self.event),
-            **identity_binding(request, user, self._token_session_key_hash),
+            **identity_binding(request, user, self._token),
             "connected_at": _epoch_millis(context.get("connectedAt")) or timezone.now(),
         }
         try:
@@ -238,7 +270,7 @@ class WebSocketView(ChannelActions, View):
 
     # The event path.
 
-    def _dispatch_connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def _dispatch_connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         address = client_address_identity(source_ip(self.event))
         if not within_limit("connect:ip", address, conf.CONNECT_RATE_LIMIT_PER_IP):
             raise RejectEvent(429, "Too many connections from this address; try again later.")
@@ -283,7 +315,7 @@ class WebSocketView(ChannelActions, View):
             if cookie_user.pk != redeemed.user.pk:
                 raise RejectEvent(403, "Forbidden: the token belongs to another user.")
             return cookie_user
-        self._token_session_key_hash = redeemed.session_key_hash
+        self._token = redeemed
         return redeemed.user
 
     def _check_permissions(self, request: HttpRequest, required: Requirement) -> None:
@@ -301,34 +333,35 @@ class WebSocketView(ChannelActions, View):
             raise RejectEvent(403, "Forbidden: you may not join this channel.")
         return channel_name
 
-    def _dispatch_existing(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def _dispatch_existing(self, request: HttpRequest, event_type: str, *args: Any, **kwargs: Any) -> HttpResponse:
         connection_id = self.event["requestContext"]["connectionId"]
-        session = load_event_session(connection_id)
+        self.body, self.body_problem = _parse_body(request.body)
         if event_type == "DISCONNECT":
-            if session is None:
-                self._leave_tombstone(connection_id)
-                return HttpResponse(status=200)
-            if not session.connected:
-                return HttpResponse(status=200)
-        elif session is None or not session.connected:
+            return self._dispatch_disconnect(request, connection_id, *args, **kwargs)
+        try:
+            self.message_id = message_id(self.body)
+            bad_id = ""
+        except InvalidMessageId as error:
+            bad_id = str(error)
+        now = timezone.now()
+        allowance = message_allowance()
+        if allowance is None:
+            session, clock = load_event_session(connection_id), None
+        else:
+            # One query: the row and its user, and the message counted against the connection's rate limit.
+            session, clock = count_message(connection_id, allowance, now) or (None, None)
+        if session is None or not session.connected:
             raise RejectEvent(410, "Gone: unknown or closed connection.")
         self.websocket_session = session
-        self.body, self.body_problem = _parse_body(request.body)
-        if event_type == "MESSAGE":
-            try:
-                self.message_id = message_id(self.body)
-            except InvalidMessageId as error:
-                raise RejectEvent(400, str(error)) from None
+        if allowance is not None and clock is not None:
+            self._check_message_rate(session, allowance.verdict(clock, epoch_microseconds(now)))
+        if bad_id:
+            raise RejectEvent(400, bad_id)
         user = session.user
         if user is not None and not identity_holds(session):
-            if event_type != "DISCONNECT":
-                end_connection(session)
-                raise RejectEvent(403, "Forbidden: the login this connection was opened with has ended.")
-            user = None
+            end_connection(session, LOGIN_ENDED_REASON)
+            raise RejectEvent(403, "Forbidden: the login this connection was opened with has ended.")
         request.user = user if user is not None else AnonymousUser()
-        if event_type == "DISCONNECT":
-            return self._call("disconnect", request, *args, **kwargs)
-        now = timezone.now()
         if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:
             WebSocketSession.objects.filter(pk=session.pk).update(last_seen_at=now)
             session.last_seen_at = now
@@ -341,19 +374,48 @@ class WebSocketView(ChannelActions, View):
         )
         return response
 
-    def _call(self, name: str, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def _dispatch_disconnect(self, request: HttpRequest, connection_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        session = load_event_session(connection_id)
+        if session is None:
+            self._leave_tombstone(connection_id)
+            return HttpResponse(status=200)
+        if not session.connected:
+            return HttpResponse(status=200)
+        self.websocket_session = session
+        user = session.user
+        request.user = user if user is not None and identity_holds(session) else AnonymousUser()
+        return self._call("disconnect", request, *args, **kwargs)
+
+    def _check_message_rate(self, session: WebSocketSession, verdict: Verdict) -> None:
+        """Refuse a message over the connection's rate limit before its handler runs; close a connection that floods."""
+        if verdict is Verdict.HANDLE:
+            return
+        if verdict is Verdict.CLOSE:
+            end_connection(session, FLOODING_REASON)
+            logger.warning(
+                "Connection %s closed: it kept sending past MESSAGE_RATE_LIMIT %s",
+                session.connection_id,
+                conf.MESSAGE_RATE_LIMIT,
+            )
+            raise RejectEvent(429, "Too many messages: this connection is closed.")
+        raise RejectEvent(429, "Too many messages: slow down.")
+
+    def _call(self, name: str, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Run a handler; what it returns is read whole here, a stream included, so its failures are the handler's."""
         self._debug(f"handler {name}")
         response = getattr(self, name)(request, *args, **kwargs)
         if response is None:
             return HttpResponse(status=200)
-        if not isinstance(response, HttpResponseBase):
-            raise TypeError(f"{type(self).__name__}.{name}() must return None or an HttpResponse.")
-        return response
+        if isinstance(response, HttpResponse):
+            return response
+        if isinstance(response, StreamingHttpResponse):
+            return _read_whole(response)
+        raise TypeError(f"{type(self).__name__}.{name}() must return None or an HttpResponse.")
 
-    def _answer_message(self, response: HttpResponseBase) -> HttpResponseBase:
+    def _answer_message(self, response: HttpResponse) -> HttpResponse:
         """Shape a handler's answer to a message as the reply its sender receives (the body is the reply)."""
         status = response.status_code
-        content = _content(response)
+        content = response.content
         if not 200 <= status < 300:
             message = returned_error_message(status, content, response.get("Content-Type", ""))
             return _frame(status, error_frame(status, message, self.message_id))
@@ -368,7 +430,7 @@ class WebSocketView(ChannelActions, View):
                 context["routeKey"],
                 context["connectionId"],
             )
-            return _frame(500, error_frame(500, "Internal server error.", self.message_id), logged=True)
+            return _frame(500, error_frame(500, INTERNAL_ERROR_MESSAGE, self.message_id), logged=True)
         frame = reply_frame(text, self.message_id)
         if too_large(frame):
             size = len(frame.encode("utf-8"))
@@ -383,7 +445,7 @@ class WebSocketView(ChannelActions, View):
             )
             reason = f"The reply is {size} bytes; API Gateway sends at most {aws_limits.MESSAGE_BYTES} per message."
             return _frame(413, error_frame(413, reason, self.message_id), logged=True)
-        if frame == text and not response.streaming:
+        if frame == text:
             return response
         return _frame(status, frame)
 
@@ -440,20 +502,25 @@ def _parse_body(raw: bytes) -> tuple[dict[str, Any], str]:
     return parsed, ""
 
 
-def _content(response: HttpResponseBase) -> bytes:
-    if isinstance(response, StreamingHttpResponse):
-        return b"".join(response.streaming_content)  # type: ignore[arg-type]  # a sync stream: the view is sync
-    if isinstance(response, HttpResponse):
-        return response.content
-    raise TypeError(f"{type(response).__name__} is neither an HttpResponse nor a StreamingHttpResponse.")
+def _read_whole(streamed: StreamingHttpResponse) -> HttpResponse:
+    """A streamed response as one body, its status and headers kept: an event's answer is one message."""
+    content = b"".join(streamed.streaming_content)  # type: ignore[arg-type]  # a sync stream: the view is sync
+    response = HttpResponse(content, status=streamed.status_code, reason=streamed.reason_phrase)
+    for header, value in streamed.items():
+        response[header] = value
+    return response
 
 
 def _frame(status: int, frame: str, *, logged: bool = False) -> HttpResponse:
     response = HttpResponse(frame, status=status, content_type="application/json")
     if logged:
-        # Django's own marker: the view said it once, so django.request does not say it again.
-        response._has_been_logged = True  # type: ignore[attr-defined]  # a private attribute the stubs omit
+        _mark_logged(response)
     return response
+
+
+def _mark_logged(response: HttpResponse) -> None:
+    """Django's own marker: the view said what mattered, so django.request does not log the answer again."""
+    response._has_been_logged = True  # type: ignore[attr-defined]  # a private attribute the stubs omit
 
 
 def _epoch_millis(value: Any) -> datetime | None:

@@ -50,16 +50,21 @@ def side_by_side(
     ours: Callable[[], object], baseline: Callable[[], object], *, per_round: int, rounds: int
 ) -> tuple[float, float]:
     """Median seconds per call of each, from interleaved rounds (after one warm-up round each)."""
-    ours_times: list[float] = []
-    baseline_times: list[float] = []
+    baseline_times, ours_times = interleaved([baseline, ours], per_round=per_round, rounds=rounds)
+    return statistics.median(ours_times), statistics.median(baseline_times)
+
+
+def interleaved(functions: list[Callable[[], object]], *, per_round: int, rounds: int) -> list[list[float]]:
+    """Seconds per call of each function in every round, the functions taking turns (after one warm-up round)."""
+    times: list[list[float]] = [[] for _ in functions]
     for round_number in range(rounds + 1):
-        for function, times in ((baseline, baseline_times), (ours, ours_times)):
+        for function, its_times in zip(functions, times, strict=True):
             start = time.perf_counter()
             for _ in range(per_round):
                 function()
             if round_number:
-                times.append((time.perf_counter() - start) / per_round)
-    return statistics.median(ours_times), statistics.median(baseline_times)
+                its_times.append((time.perf_counter() - start) / per_round)
+    return times
 
 
 def expect(condition: bool, what: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 from moto.moto_server import threaded_moto_server
 from moto.server import ThreadedMotoServer
 
-from tests.aws_state import answer_route_responses, report_domain_targets
+from tests.aws_state import answer_route_responses, answer_stage_updates, report_domain_targets
 
 FUNCTION_URL_LIST = re.compile(r"^/2021-10-31/functions/[^/]+/urls/?$")
 
@@ -39,6 +39,7 @@ def moto_server(monkeypatch):
     )
     report_domain_targets(monkeypatch)
     answer_route_responses(monkeypatch)
+    answer_stage_updates(monkeypatch)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

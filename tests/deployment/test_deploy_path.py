@@ -247,7 +247,7 @@ def test_a_startproject_site_packages_runs_and_deploys_as_the_docs_say(site, pyt
         "  + route $disconnect",
         "  + route $default (two-way)",
         "  + route response $default of route $default",
-        "  + stage dev (auto-deploy)",
+        "  + stage dev (auto-deploy, throttled to 1000 requests/s, bursts of 500)",
         f"  + permission websocket-api-{api_id} (arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*)",
         f"  + role policy websocket-api-{api_id}-connections ({ROLE})",
         f"  ~ environment {FUNCTION} (WEBSOCKET_API_ID, WEBSOCKET_ROUTE_PATHS, WEBSOCKET_STAGE, WEBSOCKET_URL)",

@@ -85,6 +85,8 @@ WEBSOCKET_API = {
     "hosted_zone_id": "",
     "take_over_domain": False,
     "lambda_alias": "",
+    "throttling_rate_limit": 1000.0,
+    "throttling_burst_limit": 500,
 }
 
 
@@ -217,7 +219,7 @@ def test_merging_keeps_other_stages_and_the_sites_own_values(site):
         "  ~ callbacks (+ zip; ~ settings, post)",
         "  - slim_handler (Lambda could not import the app's handler from S3)",
         "  ~ exclude (+ 51 entries)",
-        "  ~ websocket_api (+ 10 keys)",
+        "  ~ websocket_api (+ 12 keys)",
         "  + runtime",
         "  + timeout_seconds",
     ]

@@ -98,7 +98,13 @@ def expected_route(key: str, *, two_way: bool) -> tuple[str, str, str | None, li
 
 
 def expected_state(
-    api_id: str, *, routes: dict[str, str], description: str, domain: str = "", one_way: tuple[str, ...] = ()
+    api_id: str,
+    *,
+    routes: dict[str, str],
+    description: str,
+    domain: str = "",
+    one_way: tuple[str, ...] = (),
+    throttling: tuple[float | None, int | None] = (1000.0, 500),
 ) -> dict[str, Any]:
     function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{LAMBDA_NAME}"
     integration = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
@@ -117,7 +123,7 @@ def expected_state(
                     [expected_route(key, two_way=False) for key in ("$connect", "$disconnect")]
                     + [expected_route(key, two_way=key not in one_way) for key in ("$default", *routes)]
                 ),
-                "stages": [(STAGE, True)],
+                "stages": [(STAGE, True, *throttling)],
             }
         ],
         "domains": [
@@ -172,7 +178,7 @@ def test_zappa_deploy_update_undeploy(moto_server, project):
         "  + route $disconnect",
         "  + route $default (two-way)",
         "  + route response $default of route $default",
-        f"  + stage {STAGE} (auto-deploy)",
+        f"  + stage {STAGE} (auto-deploy, throttled to 1000 requests/s, bursts of 500)",
         f"  + permission websocket-api-{api_id} (arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*)",
         f"  + role policy websocket-api-{api_id}-connections ({ROLE_NAME})",
         f"  ~ environment {LAMBDA_NAME} (WEBSOCKET_API_ID, WEBSOCKET_ROUTE_PATHS, WEBSOCKET_STAGE, WEBSOCKET_URL)",
@@ -193,7 +199,8 @@ def test_zappa_deploy_update_undeploy(moto_server, project):
         ]
         assert state() == deployed
 
-    # A deployment made before routes were two-way (no route response, no selection expression) converges.
+    # A deployment made before routes were two-way (no route response, no selection expression) and before its
+    # stage was throttled (AWS's route settings of a new stage) converges.
     gateway = session.client("apigatewayv2")
     default_route = next(item for item in gateway.get_routes(ApiId=api_id)["Items"] if item["RouteKey"] == "$default")
     for response in gateway.get_route_responses(ApiId=api_id, RouteId=default_route["RouteId"])["Items"]:
@@ -201,15 +208,21 @@ def test_zappa_deploy_update_undeploy(moto_server, project):
             ApiId=api_id, RouteId=default_route["RouteId"], RouteResponseId=response["RouteResponseId"]
         )
     gateway.update_route(ApiId=api_id, RouteId=default_route["RouteId"], RouteResponseSelectionExpression="")
-    assert state() == expected_state(api_id, routes={}, description=default_description, one_way=("$default",))
+    unthrottled = {"DataTraceEnabled": False, "DetailedMetricsEnabled": False, "LoggingLevel": "ERROR"}
+    gateway.update_stage(ApiId=api_id, StageName=STAGE, DefaultRouteSettings=unthrottled)
+    assert state() == expected_state(
+        api_id, routes={}, description=default_description, one_way=("$default",), throttling=(None, None)
+    )
     report = reconcile_report(zappa(directory, venv, "update", STAGE))
     assert report == [
         "  ~ route $default (two-way)",
         "  + route response $default of route $default",
-        "  2 changes made.",
+        f"  ~ stage {STAGE} (throttling: none -> 1000 requests/s, bursts of 500)",
+        "  3 changes made.",
         f"WebSocket URL: wss://{api_id}.execute-api.{REGION}.amazonaws.com/{STAGE}",
     ]
     assert state() == deployed
+    assert gateway.get_stage(ApiId=api_id, StageName=STAGE)["DefaultRouteSettings"]["LoggingLevel"] == "ERROR"
 
     # update with routes (one mapped to a Django path), a description and a custom domain added.
     write_settings(
@@ -219,6 +232,8 @@ def test_zappa_deploy_update_undeploy(moto_server, project):
             "routes": {"sendmessage": "", "typing": "/ws/typing"},
             "domain_name": "chat.example.com",
             "certificate_arn": CERTIFICATE,
+            "throttling_rate_limit": 50,
+            "throttling_burst_limit": 100,
         },
     )
     report = reconcile_report(zappa(directory, venv, "update", STAGE))
@@ -228,15 +243,18 @@ def test_zappa_deploy_update_undeploy(moto_server, project):
         "  + route typing (two-way)",
         "  + route response $default of route sendmessage",
         "  + route response $default of route typing",
+        f"  ~ stage {STAGE} (throttling: 1000 requests/s, bursts of 500 -> 50 requests/s, bursts of 100)",
         "  + domain chat.example.com (regional)",
         f"  + mapping chat.example.com -> {api_id}/{STAGE}",
         f"  + dns record chat.example.com (d-chat-example-com.execute-api.{REGION}.amazonaws.com)",
         f"  ~ environment {LAMBDA_NAME} (WEBSOCKET_ROUTE_PATHS, WEBSOCKET_URL)",
-        "  9 changes made.",
+        "  10 changes made.",
         "WebSocket URL: wss://chat.example.com",
     ]
     routes = {"sendmessage": "", "typing": "/ws/typing"}
-    assert state() == expected_state(api_id, routes=routes, description="Chat", domain="chat.example.com")
+    assert state() == expected_state(
+        api_id, routes=routes, description="Chat", domain="chat.example.com", throttling=(50.0, 100)
+    )
 
     # update with a route removed, and only sendmessage answered.
     write_settings(
@@ -247,6 +265,8 @@ def test_zappa_deploy_update_undeploy(moto_server, project):
             "two_way": ["sendmessage"],
             "domain_name": "chat.example.com",
             "certificate_arn": CERTIFICATE,
+            "throttling_rate_limit": 50,
+            "throttling_burst_limit": 100,
         },
     )
     report = reconcile_report(zappa(directory, venv, "update", STAGE))
@@ -260,7 +280,12 @@ def test_zappa_deploy_update_undeploy(moto_server, project):
     ]
     routes = {"sendmessage": ""}
     assert state() == expected_state(
-        api_id, routes=routes, description="Chat", domain="chat.example.com", one_way=("$default",)
+        api_id,
+        routes=routes,
+        description="Chat",
+        domain="chat.example.com",
+        one_way=("$default",),
+        throttling=(50.0, 100),
     )
 
     # undeploy: the WebSocket API, its domain, mapping, DNS record, permission and role policy are gone.

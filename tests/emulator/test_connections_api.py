@@ -103,6 +103,36 @@ def test_a_method_the_api_has_no_route_for_gets_api_gateways_answer_not_405(emul
     )
 
 
+OVERSIZED = b"x" * (128 * 1024 + 1)
+TOO_LARGE = (413, "PayloadTooLargeException", {"message": "Message too long: over 131072 bytes."})
+
+
+@pytest.mark.parametrize("method", ["DELETE", "GET", "POST"])
+def test_an_oversized_unsigned_call_is_refused_and_does_nothing(emulator, recorder, settings, method):
+    websocket, connection_id = open_connection(emulator, recorder)
+    request = urllib.request.Request(
+        f"{settings.WEBSOCKETS['ENDPOINT_URL']}/@connections/{connection_id}", data=OVERSIZED, method=method
+    )
+    with websocket:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        answer = (refused.value.code, refused.value.headers.get("x-amzn-ErrorType"), json.loads(refused.value.read()))
+        management_client(settings).post_to_connection(ConnectionId=connection_id, Data=b"still open")
+        assert websocket.recv(timeout=10) == "still open"
+    assert answer == TOO_LARGE
+
+
+@pytest.mark.parametrize("connection_id", ["unknown=", None])
+def test_an_oversized_call_tells_nothing_of_which_connections_exist(emulator, recorder, settings, connection_id):
+    websocket, known = open_connection(emulator, recorder)
+    request = urllib.request.Request(
+        f"{settings.WEBSOCKETS['ENDPOINT_URL']}/@connections/{connection_id or known}", data=OVERSIZED, method="GET"
+    )
+    with websocket, pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert (refused.value.code, json.loads(refused.value.read())) == TOO_LARGE[::2]
+
+
 def test_signatures_can_be_switched_off(settings, recorder):
     with running_emulator(settings, recorder, parity=Parity(require_signature=False)) as emulator:
         websocket, connection_id = open_connection(emulator, recorder)

@@ -17,7 +17,7 @@ from websockets_app.deployment import zappa_hooks
 from websockets_app.deployment.zappa_hooks import desired_from_stage
 from websockets_app.events.translation import to_http_event
 from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute
-from websockets_app.provisioning.desired import CustomDomain, LambdaTarget
+from websockets_app.provisioning.desired import CustomDomain, LambdaTarget, Throttling
 from websockets_app.provisioning.records import desired_from_row
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +73,36 @@ def test_create_api_gateway_command_provisions_and_records(on_lambda, row):
     assert routes_in_aws(on_lambda) == [["$connect", "$default", "$disconnect", "sendmessage"]]
 
     assert command("create_api_gateway", f"--pk={row.pk}")[1] == "  WebSocket API is up to date."
+
+
+def test_the_rows_throttling_reaches_the_stage_and_an_edit_follows(on_lambda, row):
+    command("create_api_gateway", f"--pk={row.pk}")
+    row.refresh_from_db()
+    row.throttling_rate_limit, row.throttling_burst_limit = 20.5, 40
+    row.save()
+
+    lines = command("create_api_gateway", f"--pk={row.pk}")
+
+    assert lines[1:3] == [
+        "  ~ stage dev (throttling: 1000 requests/s, bursts of 500 -> 20.5 requests/s, bursts of 40)",
+        "  1 change made.",
+    ]
+    assert state_in_aws(on_lambda)["apis"][0]["stages"] == [("dev", True, 20.5, 40)]
+
+
+def test_a_rows_throttling_that_would_stop_everything_is_refused_by_the_admin(admin_client, row):
+    form = api_change_form(row, "Chat", {"additional_routes-TOTAL_FORMS": "0", "additional_routes-INITIAL_FORMS": "0"})
+
+    response = admin_client.post(
+        f"/admin/websockets_app/apigateway/{row.pk}/change/",
+        {**form, "throttling_rate_limit": "0", "throttling_burst_limit": "0"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "throttling_rate_limit": ["Ensure this value is greater than or equal to 1."],
+        "throttling_burst_limit": ["Ensure this value is greater than or equal to 1."],
+    }
 
 
 def test_create_api_gateway_dry_run_changes_nothing(on_lambda, row):
@@ -203,6 +233,8 @@ def api_change_form(row, description: str, routes: dict) -> dict:
         "tags": '{"team": "web"}',
         "lambda_alias": "",
         "two_way": "on",
+        "throttling_rate_limit": "1000",
+        "throttling_burst_limit": "500",
         **routes,
     }
 
@@ -291,6 +323,7 @@ def test_a_stage_without_websocket_api_gets_sensible_defaults():
     assert desired.route_keys == ("$connect", "$disconnect", "$default")
     assert desired.route_selection_expression == "$request.body.action"
     assert (desired.stage_name, desired.domain, dict(desired.tags)) == ("dev", None, {"zappa-function": "site-dev"})
+    assert desired.throttling == Throttling(rate_limit=1000.0, burst_limit=500)
 
 
 def test_websocket_api_settings_are_read():
@@ -304,6 +337,8 @@ def test_websocket_api_settings_are_read():
             "certificate_arn": CERTIFICATE,
             "hosted_zone_id": "Z123",
             "default_channel_name": "lobby",
+            "throttling_rate_limit": 200,
+            "throttling_burst_limit": 400,
         }
     }
 
@@ -316,6 +351,7 @@ def test_websocket_api_settings_are_read():
     )
     assert desired.route_keys == ("$connect", "$disconnect", "$default", "sendmessage", "typing")
     assert desired.domain == CustomDomain("chat.example.com", CERTIFICATE, "Z123")
+    assert desired.throttling == Throttling(rate_limit=200, burst_limit=400)
     assert desired.environment("abc", "wss://chat.example.com") == {
         "WEBSOCKET_API_ID": "abc",
         "WEBSOCKET_STAGE": "dev",
@@ -368,6 +404,14 @@ def test_an_api_rows_routes_are_two_way_unless_switched_off(db):
         ({"routes": ["a", "a"]}, "Route 'a' is given twice"),
         ({"routes": {"a": "relative"}}, "The path of route 'a' must be a Django path starting with '/'"),
         ({"domain_name": "chat.example.com"}, "domain_name needs certificate_arn"),
+        (
+            {"throttling_rate_limit": 0},
+            "websocket_api.throttling_rate_limit must be a number of requests a second, 1 or more: 0",
+        ),
+        (
+            {"throttling_burst_limit": "lots"},
+            "websocket_api.throttling_burst_limit must be a whole number of 1 or more: 'lots'",
+        ),
         ({"stage": "x"}, "Unknown websocket_api keys: stage"),
         ([], "websocket_api must be an object"),
     ],

@@ -6,8 +6,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.aws_state import ACCOUNT, REGION, REGIONAL_ZONE_ID, aws_state
-from websockets_app.exceptions import ProvisioningError
-from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget
+from websockets_app.exceptions import InvalidThrottling, ProvisioningError
+from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget, Throttling
 from websockets_app.provisioning.reconcile import reconcile, teardown
 
 CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/abc"
@@ -42,7 +42,7 @@ def route(key, *, two_way=True):
     return (key, "integration 0", "$default", ["$default"])
 
 
-def expected_api(aws, desired, *, routes=("sendmessage", "typing"), one_way=()):
+def expected_api(aws, desired, *, routes=("sendmessage", "typing"), one_way=(), throttling=(1000.0, 500)):
     return {
         "name": desired.name,
         "description": desired.description,
@@ -58,7 +58,7 @@ def expected_api(aws, desired, *, routes=("sendmessage", "typing"), one_way=()):
         "routes": sorted(
             route(key, two_way=key not in one_way) for key in ("$connect", "$default", "$disconnect", *routes)
         ),
-        "stages": [("dev", True)],
+        "stages": [("dev", True, throttling[0], throttling[1])],
     }
 
 
@@ -81,7 +81,7 @@ def test_first_run_provisions_everything_once(aws, desired):
         "  + route response $default of route $default",
         "  + route response $default of route sendmessage",
         "  + route response $default of route typing",
-        "  + stage dev (auto-deploy)",
+        "  + stage dev (auto-deploy, throttled to 1000 requests/s, bursts of 500)",
         f"  + permission websocket-api-{api_id} (arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*)",
         f"  + role policy websocket-api-{api_id}-connections (chat-dev-ZappaLambdaExecutionRole)",
         "  ~ environment chat-dev (WEBSOCKET_API_ID, WEBSOCKET_ROUTE_PATHS, WEBSOCKET_STAGE, WEBSOCKET_URL)",
@@ -201,7 +201,9 @@ def test_a_failure_half_way_is_finished_by_the_next_run(aws, desired):
         run(aws, desired)
     half_way = failure.value.outcome
     assert half_way.api_created is False
-    assert [str(change) for change in half_way.changes][-1] == "+ stage dev (auto-deploy)"
+    assert [str(change) for change in half_way.changes][-1] == (
+        "+ stage dev (auto-deploy, throttled to 1000 requests/s, bursts of 500)"
+    )
     aws.session.events.unregister("before-call.apigatewayv2.CreateStage", refuse)
     aws.calls.clear()
 
@@ -466,3 +468,61 @@ def test_no_hosted_zone_for_the_domain_is_reported(aws, desired):
     assert failure.value.outcome.api_created is True
     assert failure.value.outcome.custom_domain_created is False
     assert state(aws)["environment"] == {}
+
+
+class TestThrottling:
+    """The stage's route throttling: API Gateway's own first line, before a message reaches the Lambda."""
+
+    def test_an_edit_reaches_aws_and_a_second_run_calls_nothing(self, aws, desired):
+        run(aws, desired)
+        slower = dataclasses.replace(desired, throttling=Throttling(rate_limit=50, burst_limit=100))
+        aws.calls.clear()
+
+        _, lines = run(aws, slower)
+        writes = list(aws.calls.writes)
+        aws.calls.clear()
+        _, again = run(aws, slower)
+
+        assert lines[1:] == [
+            "  ~ stage dev (throttling: 1000 requests/s, bursts of 500 -> 50 requests/s, bursts of 100)",
+            "  1 change made.",
+        ]
+        assert writes == ["UpdateStage"]
+        assert again[1:] == ["  WebSocket API is up to date."]
+        assert aws.calls.writes == []
+        assert state(aws)["apis"] == [expected_api(aws, desired, throttling=(50.0, 100))]
+
+    def test_a_stage_changed_by_hand_is_throttled_again_keeping_its_other_route_settings(self, aws, desired):
+        outcome, _ = run(aws, desired)
+        gateway = aws.session.client("apigatewayv2")
+        by_hand = {"LoggingLevel": "INFO", "DataTraceEnabled": True, "ThrottlingRateLimit": 9000.0}
+        gateway.update_stage(ApiId=outcome.api_id, StageName="dev", DefaultRouteSettings=by_hand)
+
+        _, lines = run(aws, desired)
+
+        assert lines[1:] == [
+            "  ~ stage dev (throttling: 9000 requests/s, bursts of none -> 1000 requests/s, bursts of 500)",
+            "  1 change made.",
+        ]
+        assert gateway.get_stage(ApiId=outcome.api_id, StageName="dev")["DefaultRouteSettings"] == {
+            "LoggingLevel": "INFO",
+            "DataTraceEnabled": True,
+            "ThrottlingRateLimit": 1000.0,
+            "ThrottlingBurstLimit": 500,
+        }
+
+    @pytest.mark.parametrize(
+        ("rate", "burst", "message"),
+        [
+            (0, 500, "throttling_rate_limit must be a number of requests a second, 1 or more: 0"),
+            (0.5, 500, "throttling_rate_limit must be a number of requests a second, 1 or more: 0.5"),
+            ("fast", 500, "throttling_rate_limit must be a number of requests a second, 1 or more: 'fast'"),
+            (True, 500, "throttling_rate_limit must be a number of requests a second, 1 or more: True"),
+            (100, 0, "throttling_burst_limit must be a whole number of 1 or more: 0"),
+            (100, 2.5, "throttling_burst_limit must be a whole number of 1 or more: 2.5"),
+        ],
+    )
+    def test_a_throttling_that_would_stop_everything_or_means_nothing_is_refused(self, rate, burst, message):
+        with pytest.raises(InvalidThrottling) as refused:
+            Throttling(rate_limit=rate, burst_limit=burst)
+        assert str(refused.value) == message

@@ -456,7 +456,7 @@ class TestRateLimits:
 
 
 class TestErrors:
-    def test_unexpected_exception_is_logged_once_with_the_connection_and_mails_nobody(
+    def test_unexpected_exception_is_logged_once_with_the_connection_and_mailed_as_a_views_would_be(
         self, lambda_handler, settings, caplog
     ):
         settings.ADMINS = [("Admin", "admin@example.com")]
@@ -472,9 +472,10 @@ class TestErrors:
         assert response == {"statusCode": 500, "body": '{"error":{"status":500,"message":"Internal server error."}}'}
         errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
         assert [record.getMessage() for record in errors] == [
-            "Unhandled error in GuardedView for $default on connection bug="
+            "Internal Server Error: /guarded/default (GuardedView, route $default, connection bug=)"
         ]
-        assert mail.outbox == []
+        assert len(mail.outbox) == 1
+        assert "hunter2" not in response["body"]
 
     def test_no_response_body_leaks_settings_or_tracebacks(self, lambda_handler, settings):
         settings.DEBUG = True

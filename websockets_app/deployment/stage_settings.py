@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from websockets_app.provisioning.desired import DesiredApi
+from websockets_app.provisioning.desired import DesiredApi, Throttling
 
 __all__ = (
     "CALLBACKS",
@@ -159,6 +159,8 @@ def websocket_api_defaults() -> dict[str, Any]:
         "hosted_zone_id": "",
         "take_over_domain": False,
         "lambda_alias": "",
+        "throttling_rate_limit": Throttling().rate_limit,
+        "throttling_burst_limit": Throttling().burst_limit,
     }
 
 

@@ -39,12 +39,13 @@ from botocore.exceptions import ClientError  # noqa: E402
 
 from websockets_app.deployment.package_guard import test_only_packages  # noqa: E402
 from websockets_app.deployment.static_files import REFUSED  # noqa: E402
-from websockets_app.exceptions import InvalidRoutes, ProvisioningError  # noqa: E402
+from websockets_app.exceptions import InvalidRoutes, InvalidThrottling, ProvisioningError  # noqa: E402
 from websockets_app.provisioning.desired import (  # noqa: E402
     CustomDomain,
     DesiredApi,
     LambdaTarget,
     parse_routes,
+    parse_throttling,
     parse_two_way,
 )
 from websockets_app.provisioning.reconcile import reconcile, resolve_target, teardown  # noqa: E402
@@ -78,6 +79,8 @@ _KEYS = frozenset(
         "default_channel_name",
         "lambda_alias",
         "two_way",
+        "throttling_rate_limit",
+        "throttling_burst_limit",
     }
 )
 # Keys passed to DesiredApi as they are, under the same name.
@@ -185,6 +188,10 @@ def desired_from_stage(
         one_way = parse_two_way(options.get("two_way"), routes)
     except InvalidRoutes as error:
         raise click.ClickException(f"{SETTINGS_KEY}.two_way: {error}") from error
+    try:
+        throttling = parse_throttling(options.get("throttling_rate_limit"), options.get("throttling_burst_limit"))
+    except InvalidThrottling as error:
+        raise click.ClickException(f"{SETTINGS_KEY}.{error}") from error
     domain = None
     if options.get("domain_name"):
         if not options.get("certificate_arn"):
@@ -205,6 +212,7 @@ def desired_from_stage(
         stage_name=stage,
         domain=domain,
         one_way_routes=one_way,
+        throttling=throttling,
         **given,
     )
 

@@ -134,7 +134,8 @@ class EmulatorApp:
     def _connections_api_gate(self, scope: dict[str, Any], body: bytes | None) -> ConnectionsApiAnswer | None:
         """What AWS refuses before a call reaches a connection: a bad signature, then throttling.
 
-        A body over the limit is refused with 413 by the management API's own rules, unread and so unchecked.
+        A body over the limit is left to the management API's own rules (``connections_api.refusal``), which refuse
+        it with 413 whatever the method, before anything is done: unread, it could not be checked.
         """
         if body is not None and self.signatures is not None:
             problem = self.signatures.problem(

@@ -37,16 +37,19 @@ class ConnectionsApiAnswer:
 def refusal(method: str, *, is_open: bool, body: bytes | None, limits: Limits) -> ConnectionsApiAnswer | None:
     """AWS's answer to a request it will not carry out, or ``None`` when it will.
 
-    ``body`` is ``None`` when it was longer than ``limits.message_bytes``. The test client's stand-in
-    (``websockets_app.testing.connections_api``) answers by these rules too, so both behave as AWS does.
+    ``body`` is ``None`` when it was longer than ``limits.message_bytes``: such a request is refused with 413 whatever
+    its method, before its connection is looked at. Its body was not read, so its signature cannot be checked, and a
+    refusal is the one answer that does nothing and tells nothing (not even whether the connection exists). The test
+    client's stand-in (``websockets_app.testing.connections_api``) answers by these rules too, so both behave as AWS
+    does.
     """
     if method not in {"POST", "GET", "DELETE"}:
         # API Gateway's answer to a method it has no route for (there is no MethodNotAllowed error type).
         return error_response(403, "ForbiddenException", "Missing Authentication Token")
+    if body is None:
+        return error_response(413, "PayloadTooLargeException", f"Message too long: over {limits.message_bytes} bytes.")
     if not is_open:
         return error_response(410, "GoneException", "The connection is unknown or closed.")
-    if method == "POST" and body is None:
-        return error_response(413, "PayloadTooLargeException", f"Message too long: over {limits.message_bytes} bytes.")
     return None
 
 

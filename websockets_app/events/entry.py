@@ -19,8 +19,8 @@ from websockets_app.events.invocation import serving
 from websockets_app.events.replies import error_frame, reason_phrase
 from websockets_app.events.translation import (
     ENVIRON_EVENT_KEY,
-    ENVIRON_VIEW_ANSWERED_KEY,
     ORIGINAL_EVENT_KEY,
+    VIEW_ANSWER_HEADER,
     LambdaFunction,
     WSGIApp,
     is_websocket_event,
@@ -121,31 +121,46 @@ def _websocket_environ_from_event(wsgi_app: WSGIApp) -> WSGIApp:
 
 
 def _without_error_pages(wsgi_app: WSGIApp, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-    """Answer an error Django made before the view with its status line: WebSocket events never carry a page.
+    """Answer an event with the view's answer, or with the status alone: WebSocket events never carry a page.
 
-    Refusals before the view (a disallowed Host, no URL for the route) come as HTML pages, with ``DEBUG`` on as
-    Django's ~60 KB debug page of settings and code. A message gets the documented error frame instead, as the
-    view's own refusals do; a refused ``$connect``, the status line in plain text.
+    Django answers with an HTML page what fails outside the view: a refusal before it (a disallowed Host, no URL for
+    the route), a middleware failing after it, and with ``DEBUG`` on that page is Django's ~80 KB debug page of
+    settings and code. Only an answer carrying the view's mark (:data:`VIEW_ANSWER_HEADER`) passes as it is; any
+    other error becomes the documented error frame on a message (plain text on ``$connect``), and so does an
+    exception that escapes Django altogether (a page it could not even encode).
     """
     is_message = environ[ENVIRON_EVENT_KEY]["requestContext"]["eventType"] != "CONNECT"
     replaced: list[bytes] = []
 
     def guarded_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        from_the_view = any(name == VIEW_ANSWER_HEADER for name, _ in headers)
+        headers = [(name, value) for name, value in headers if name != VIEW_ANSWER_HEADER]
         code = int(status[:3])
-        if code < 400 or environ.get(ENVIRON_VIEW_ANSWERED_KEY):
+        if code < 400 or from_the_view:
             return start_response(status, headers, exc_info)
-        if is_message:
-            replaced.append(error_frame(code, reason_phrase(code)).encode())
-            return start_response(status, [("Content-Type", "application/json")], exc_info)
-        replaced.append(reason_phrase(code).encode())
-        return start_response(status, [("Content-Type", "text/plain; charset=utf-8")], exc_info)
+        replaced.append(_status_alone(code, is_message))
+        return start_response(status, [("Content-Type", _status_alone_type(is_message))], exc_info)
 
-    body = wsgi_app(environ, guarded_start_response)
+    try:
+        body = wsgi_app(environ, guarded_start_response)
+    except Exception:
+        logger.exception("A WebSocket event failed outside its view; answered with 500 alone")
+        start_response("500 Internal Server Error", [("Content-Type", _status_alone_type(is_message))])
+        return [_status_alone(500, is_message)]
     if not replaced:
         return body
     if hasattr(body, "close"):
         body.close()
     return replaced
+
+
+def _status_alone(code: int, is_message: bool) -> bytes:
+    """A status as an event's answer: the error frame of a message, the reason phrase for ``$connect``."""
+    return (error_frame(code, reason_phrase(code)) if is_message else reason_phrase(code)).encode()
+
+
+def _status_alone_type(is_message: bool) -> str:
+    return "application/json" if is_message else "text/plain; charset=utf-8"
 
 
 def _handle_websocket_event(websocket_handler: LambdaFunction, event: dict[str, Any], context: Any) -> dict[str, Any]:

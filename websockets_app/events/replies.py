@@ -22,6 +22,7 @@ from websockets_app.validators import is_whole_number
 
 __all__ = (
     "ERROR_KEY",
+    "INTERNAL_ERROR_MESSAGE",
     "MAX_ERROR_MESSAGE_LENGTH",
     "MAX_MESSAGE_ID_LENGTH",
     "MESSAGE_ID_KEY",
@@ -45,8 +46,11 @@ ERROR_KEY = "error"
 # Ids are the client's to choose: a string this long, or an integer JavaScript represents exactly.
 MAX_MESSAGE_ID_LENGTH = 128
 MAX_SAFE_INTEGER = 2**53 - 1
-# A refusal's reason travels to the client; longer texts from a handler's 4xx body are cut to this.
+# An error frame's message is cut to this many characters (the last one an ellipsis): whatever a reason echoes of
+# the message (an unknown action, a handler's text), the frame stays a few KB, far under API Gateway's 128 KB.
 MAX_ERROR_MESSAGE_LENGTH = 500
+# What a client is told of a failure on the server's side, and nothing more.
+INTERNAL_ERROR_MESSAGE = "Internal server error."
 # Keys that would make a reply object ambiguous once the id is added: such replies are wrapped instead.
 _RESERVED_KEYS = frozenset({MESSAGE_ID_KEY, REPLY_KEY, ERROR_KEY})
 
@@ -56,7 +60,7 @@ def message_id(body: dict[str, Any]) -> MessageId | None:
     if MESSAGE_ID_KEY not in body:
         return None
     value = body[MESSAGE_ID_KEY]
-    if isinstance(value, str) and 1 <= len(value) <= MAX_MESSAGE_ID_LENGTH:
+    if isinstance(value, str) and 1 <= len(value) <= MAX_MESSAGE_ID_LENGTH and _is_text(value):
         return value
     if is_whole_number(value, -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER):
         return value
@@ -67,7 +71,15 @@ def message_id(body: dict[str, Any]) -> MessageId | None:
 
 
 def error_frame(status: int, message: str, message_id: MessageId | None = None) -> str:
-    """The one documented error frame: ``{"error": {"status": ..., "message": ...}}``, with the message's id."""
+    """The one documented error frame: ``{"error": {"status": ..., "message": ...}}``, with the message's id.
+
+    Always UTF-8 text of a few KB, whatever ``message`` holds: it is cut to :data:`MAX_ERROR_MESSAGE_LENGTH`
+    characters, and what is not text (a lone surrogate) becomes ``?``.
+    """
+    if len(message) > MAX_ERROR_MESSAGE_LENGTH:
+        message = message[: MAX_ERROR_MESSAGE_LENGTH - 1] + "\u2026"
+    if not _is_text(message):
+        message = message.encode("utf-8", "replace").decode("utf-8")
     frame: dict[str, Any] = {ERROR_KEY: {"status": status, "message": message}}
     if message_id is not None:
         frame[MESSAGE_ID_KEY] = message_id
@@ -83,7 +95,7 @@ def returned_error_message(status: int, content: bytes, content_type: str) -> st
         text = content.decode("utf-8").strip()
     except UnicodeDecodeError:
         return phrase
-    return text[:MAX_ERROR_MESSAGE_LENGTH] or phrase
+    return text or phrase
 
 
 def reply_frame(text: str, message_id: MessageId | None) -> str:
@@ -116,10 +128,21 @@ def too_large(frame: str) -> bool:
 
 def reason_phrase(status: int) -> str:
     """``Not Found.``: what a client is told of a status when there is nothing more to say."""
+    if status == HTTPStatus.INTERNAL_SERVER_ERROR:
+        return INTERNAL_ERROR_MESSAGE
     try:
         return HTTPStatus(status).phrase + "."
     except ValueError:
-        return "Error." if status < 500 else "Internal server error."
+        return "Error." if status < 500 else INTERNAL_ERROR_MESSAGE
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` can be sent as UTF-8: JSON lets a message carry lone surrogates, which are not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _dumps(value: Any) -> str:

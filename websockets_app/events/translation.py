@@ -19,6 +19,7 @@ __all__ = (
     "ENVIRON_EVENT_KEY",
     "EVENT_TYPES",
     "ORIGINAL_EVENT_KEY",
+    "VIEW_ANSWER_HEADER",
     "LambdaFunction",
     "WSGIApp",
     "is_websocket_event",
@@ -35,8 +36,9 @@ EVENT_TYPES = frozenset({"CONNECT", "MESSAGE", "DISCONNECT"})
 ORIGINAL_EVENT_KEY = "websocketEvent"
 # WSGI environ key for the original event; set by websockets_app.events.entry only, never from a request header.
 ENVIRON_EVENT_KEY = "websockets_app.event"
-# Set by WebSocketView once it took the event: an error answered without it came from Django, before the view.
-ENVIRON_VIEW_ANSWERED_KEY = "websockets_app.view_answered"
+# The header WebSocketView puts on its answer: an error answered without it is one of Django's pages (made before
+# the view, or after it by a failing middleware), which events.entry replaces. It never reaches API Gateway.
+VIEW_ANSWER_HEADER = "X-WebSockets-View-Answer"
 # Response headers API Gateway passes back to the client's handshake on $connect.
 CONNECT_RESPONSE_HEADERS = frozenset({"sec-websocket-protocol"})
 # Fields every WebSocket event carries, with generous bounds on what AWS sends (ids of 16 characters or so).

@@ -5,6 +5,6 @@ difference with boto3, ``records`` ties it to the ``ApiGateway`` rows. Only the 
 needs neither boto3 nor Django, and the Zappa hooks import it before Django is set up.
 """
 
-from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget, browser_url
+from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget, Throttling, browser_url
 
-__all__ = ("CustomDomain", "DesiredApi", "LambdaTarget", "browser_url")
+__all__ = ("CustomDomain", "DesiredApi", "LambdaTarget", "Throttling", "browser_url")

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets_app.exceptions import InvalidRoutes
-from websockets_app.validators import ROUTE_KEY_PATTERN
+from websockets_app import aws_limits
+from websockets_app.exceptions import InvalidRoutes, InvalidThrottling
+from websockets_app.validators import ROUTE_KEY_PATTERN, is_whole_number
 
 __all__ = (
     "BUILT_IN_ROUTES",
@@ -22,8 +23,10 @@ __all__ = (
     "CustomDomain",
     "DesiredApi",
     "LambdaTarget",
+    "Throttling",
     "browser_url",
     "parse_routes",
+    "parse_throttling",
     "parse_two_way",
 )
 
@@ -94,6 +97,34 @@ class CustomDomain:
 
 
 @dataclass(frozen=True)
+class Throttling:
+    """API Gateway's route throttling of the stage: every message and connect of every client, counted together.
+
+    A token bucket of ``burst_limit`` requests refilled at ``rate_limit`` a second; past it API Gateway answers 429
+    itself and the Lambda is never invoked ("Protect your WebSocket APIs in API Gateway": route-level throttling).
+    It is the first line against a flood; the app's per-connection ``MESSAGE_RATE_LIMIT`` is the second.
+    """
+
+    rate_limit: float = aws_limits.DEFAULT_STAGE_RATE_LIMIT
+    burst_limit: int = aws_limits.DEFAULT_STAGE_BURST_LIMIT
+
+    def __post_init__(self) -> None:
+        rate = self.rate_limit
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate >= 1:
+            raise InvalidThrottling(f"throttling_rate_limit must be a number of requests a second, 1 or more: {rate!r}")
+        if not is_whole_number(self.burst_limit, 1):
+            raise InvalidThrottling(f"throttling_burst_limit must be a whole number of 1 or more: {self.burst_limit!r}")
+
+    @property
+    def route_settings(self) -> dict[str, Any]:
+        """The stage's ``DefaultRouteSettings`` that say it (AWS reads the rate as a double)."""
+        return {"ThrottlingRateLimit": float(self.rate_limit), "ThrottlingBurstLimit": self.burst_limit}
+
+    def __str__(self) -> str:
+        return f"{self.rate_limit:g} requests/s, bursts of {self.burst_limit}"
+
+
+@dataclass(frozen=True)
 class DesiredApi:
     """One WebSocket API integrated with one Lambda, as the user configured it."""
 
@@ -111,6 +142,7 @@ class DesiredApi:
     domain: CustomDomain | None = None
     # Message routes whose answer is dropped; every other message route answers its sender (two-way).
     one_way_routes: frozenset[str] = frozenset()
+    throttling: Throttling = field(default_factory=Throttling)
 
     @property
     def route_keys(self) -> tuple[str, ...]:
@@ -180,6 +212,15 @@ def parse_routes(value: Any) -> dict[str, str]:
             raise InvalidRoutes(f"Route {key!r} is given twice")
         routes[key] = path
     return routes
+
+
+def parse_throttling(rate_limit: Any = None, burst_limit: Any = None) -> Throttling:
+    """Read ``throttling_rate_limit`` and ``throttling_burst_limit`` as given in settings (absent: the defaults)."""
+    defaults = Throttling()
+    return Throttling(
+        rate_limit=defaults.rate_limit if rate_limit is None else rate_limit,
+        burst_limit=defaults.burst_limit if burst_limit is None else burst_limit,
+    )
 
 
 def parse_two_way(value: Any, routes: Mapping[str, str]) -> frozenset[str]:

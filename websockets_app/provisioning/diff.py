@@ -18,6 +18,7 @@ from websockets_app.provisioning.desired import (
     ROUTE_RESPONSE_SELECTION_EXPRESSION,
     CustomDomain,
     DesiredApi,
+    Throttling,
 )
 
 __all__ = (
@@ -235,25 +236,48 @@ def _delete_route(api_id: str, route: Mapping[str, Any], why: str) -> Change:
 
 
 def diff_stage(desired: DesiredApi, api_id: str, stages: Iterable[Mapping[str, Any]]) -> list[Change]:
+    """The stage, deployed on every change and throttled as desired; other route settings (logging) are kept."""
     stage = next((item for item in stages if item["StageName"] == desired.stage_name), None)
+    throttling = desired.throttling
     if stage is None:
         params = {
             "ApiId": api_id,
             "StageName": desired.stage_name,
             "AutoDeploy": True,
             "Description": desired.stage_description,
+            "DefaultRouteSettings": throttling.route_settings,
         }
-        return [Change("create", "stage", desired.stage_name, "apigatewayv2", "create_stage", params, "auto-deploy")]
+        detail = f"auto-deploy, throttled to {throttling}"
+        return [Change("create", "stage", desired.stage_name, "apigatewayv2", "create_stage", params, detail)]
     changed: dict[str, Any] = {}
+    details = []
     if not stage.get("AutoDeploy"):
         changed["AutoDeploy"] = True
+        details.append("AutoDeploy: True")
     if stage.get("Description", "") != desired.stage_description:
         changed["Description"] = desired.stage_description
+        details.append(f"Description: {desired.stage_description!r}")
+    settings = stage.get("DefaultRouteSettings") or {}
+    if not _throttled_as(settings, throttling):
+        # The whole object, throttling changed and the rest as read: the same whether AWS replaces or merges it.
+        changed["DefaultRouteSettings"] = {**settings, **throttling.route_settings}
+        details.append(f"throttling: {_throttling_of(settings)} -> {throttling}")
     if not changed:
         return []
     params = {"ApiId": api_id, "StageName": desired.stage_name, **changed}
-    detail = ", ".join(f"{key}: {value!r}" for key, value in changed.items())
-    return [Change("update", "stage", desired.stage_name, "apigatewayv2", "update_stage", params, detail)]
+    return [Change("update", "stage", desired.stage_name, "apigatewayv2", "update_stage", params, ", ".join(details))]
+
+
+def _throttled_as(settings: Mapping[str, Any], throttling: Throttling) -> bool:
+    rate, burst = settings.get("ThrottlingRateLimit"), settings.get("ThrottlingBurstLimit")
+    return rate is not None and float(rate) == float(throttling.rate_limit) and burst == throttling.burst_limit
+
+
+def _throttling_of(settings: Mapping[str, Any]) -> str:
+    rate, burst = settings.get("ThrottlingRateLimit"), settings.get("ThrottlingBurstLimit")
+    if rate is None and burst is None:
+        return "none"
+    return f"{float(rate or 0):g} requests/s, bursts of {burst if burst is not None else 'none'}"
 
 
 def diff_stale_stages(desired: DesiredApi, api_id: str, stages: Iterable[Mapping[str, Any]]) -> list[Change]:

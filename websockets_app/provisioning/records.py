@@ -13,7 +13,7 @@ import boto3
 from websockets_app.conf import conf
 from websockets_app.exceptions import NoLambdaFunction, ProvisioningError
 from websockets_app.models import ApiGateway
-from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget
+from websockets_app.provisioning.desired import CustomDomain, DesiredApi, LambdaTarget, Throttling
 from websockets_app.provisioning.reconcile import Echo, ProvisioningOutcome, reconcile, resolve_target
 
 __all__ = ("desired_from_row", "lambda_function_name", "one_way_routes", "provision")
@@ -49,6 +49,7 @@ def desired_from_row(row: ApiGateway, target: LambdaTarget, *, take_over_domain:
         default_channel_name=row.default_channel_name,
         domain=domain,
         one_way_routes=one_way_routes(row),
+        throttling=Throttling(row.throttling_rate_limit, row.throttling_burst_limit),
     )
 
 

@@ -1,43 +1,52 @@
 """A connection's identity is bound to the Django login it was opened with, and ends when that login does.
 
 API Gateway sends the cookie on ``$connect`` only, so a connection cannot re-read the session on later events. It
-records instead which session it came from (a digest of the session key) and the user's session auth hash, as
-``django.contrib.auth`` keeps it in the session. Every later event re-checks the hash against the user row it loads
-anyway (no extra query): a password change or a deactivation ends the identity at once. Logging out ends the
-connections opened with that session; a password change or a deactivation closes all of the user's connections
-through the management API; :func:`close_user_connections` does it on demand ("log out everywhere", a revoked
-permission).
+records instead which session it came from (a digest of the session key: the key itself is never stored) and the
+user's session auth hash, as ``django.contrib.auth`` keeps it in the session. Every later event re-checks the hash
+against the user row it loads anyway (no extra query): a password change or a deactivation ends the identity at
+once. A connect token carries the same binding, taken from the session that asked for it.
+
+A login ends its connections and unused tokens when it is logged out, when its session row is deleted (the ``db``
+and ``cached_db`` session backends: ``clearsessions``, a flush, an operator deleting rows, a new login in the same
+browser) and, for all of the user's, on a password change or a deactivation; :func:`close_user_connections` does
+it on demand ("log out everywhere", a revoked permission). Nothing of this costs a message a query: it is done
+when the login ends.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
-from django.db import transaction
-from django.db.models.signals import post_save
+from django.db import connections, transaction
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.module_loading import import_string
 
-from websockets_app.exceptions import ManagementApiError
-from websockets_app.models import WebSocketSession, WebSocketSessionQuerySet
+from websockets_app.models import ConnectToken, WebSocketSession
+from websockets_app.security.closing import close_connections
 
 __all__ = (
     "IDENTITY_USER_FIELDS",
     "LOGIN_ENDED_REASON",
+    "auth_hash_holds",
     "close_user_connections",
-    "end_connection",
+    "end_logins",
+    "expired_logins_ended",
     "identity_binding",
     "identity_holds",
+    "session_auth_hash",
     "session_key_digest",
 )
 
-logger = logging.getLogger(__name__)
-
+_SESSION_DELETED_UID = "websockets_app.security.identity.session_deleted"
 # The user columns identity_holds() reads: whoever loads the user for the event path must load these.
 IDENTITY_USER_FIELDS = ("password", "is_active")
 # Saving any of these may end the identity of the user's connections.
@@ -58,14 +67,17 @@ def session_auth_hash(user: Any) -> str:
     return get_hash() if get_hash is not None else ""
 
 
-def identity_binding(request: HttpRequest, user: Any, session_key_hash: str | None = None) -> dict[str, str]:
-    """The fields a new connection of ``user`` stores: its session (the cookie's, or the token's) and auth hash."""
+def identity_binding(request: HttpRequest, user: Any, token: ConnectToken | None = None) -> dict[str, str]:
+    """The fields a new connection of ``user`` stores: the login it comes from (the cookie's, or the token's)."""
     if user is None:
         return {"session_key_hash": "", "session_auth_hash": ""}
-    if session_key_hash is None:
-        session = getattr(request, "session", None)
-        session_key_hash = session_key_digest(session.session_key if session is not None else None)
-    return {"session_key_hash": session_key_hash, "session_auth_hash": session_auth_hash(user)}
+    if token is not None:
+        return {"session_key_hash": token.session_key_hash, "session_auth_hash": token.session_auth_hash}
+    session = getattr(request, "session", None)
+    return {
+        "session_key_hash": session_key_digest(session.session_key if session is not None else None),
+        "session_auth_hash": session_auth_hash(user),
+    }
 
 
 def identity_holds(session: WebSocketSession) -> bool:
@@ -79,10 +91,11 @@ def identity_holds(session: WebSocketSession) -> bool:
         return True
     if not user.is_active:
         return False
-    return _auth_hash_holds(session.session_auth_hash, user)
+    return auth_hash_holds(session.session_auth_hash, user)
 
 
-def _auth_hash_holds(stored: str, user: Any) -> bool:
+def auth_hash_holds(stored: str, user: Any) -> bool:
+    """Whether a session auth hash stored for ``user`` still matches it (a key of ``SECRET_KEY_FALLBACKS`` too)."""
     if not hasattr(user, "get_session_auth_hash"):
         return True
     if not stored:
@@ -102,37 +115,54 @@ def close_user_connections(user: Any, *, reason: str = LOGIN_ENDED_REASON) -> in
     The rows are marked closed at once, so no later event acts as the user even if AWS cannot be reached; the
     connections are closed through the management API once the surrounding transaction has committed.
     """
-    return _close(WebSocketSession.objects.filter(user=user), reason)
+    return close_connections(WebSocketSession.objects.filter(user=user), reason)
 
 
-def end_connection(session: WebSocketSession) -> None:
-    """Close one connection whose login has ended (its event is refused)."""
-    _close(WebSocketSession.objects.filter(pk=session.pk), LOGIN_ENDED_REASON)
-    session.connected = False
+# Session digests per query when many logins end at once (clearsessions): far under every database's parameter limit.
+_LOGINS_PER_QUERY = 500
 
 
-def _close(queryset: WebSocketSessionQuerySet, reason: str) -> int:
-    with transaction.atomic():
-        targets = list(queryset.connected().select_for_update())
-        closed = WebSocketSession.objects.filter(pk__in=[target.pk for target in targets]).mark_closed(reason=reason)
-        transaction.on_commit(lambda: _close_through_api(targets))
-    return closed
-
-
-def _close_through_api(targets: list[WebSocketSession]) -> None:
-    for target in targets:
-        try:
-            target.close()
-        except ManagementApiError as error:
-            # The row is closed already: the connection can do nothing more, AWS drops it when idle.
-            logger.warning("Could not close connection %s: %s", target.connection_id, error)
+def end_logins(session_key_hashes: Iterable[str]) -> None:
+    """End what the logins of these session digests opened: their connections, and the tokens not used yet."""
+    digests = sorted(set(session_key_hashes) - {""})
+    for start in range(0, len(digests), _LOGINS_PER_QUERY):
+        chunk = digests[start : start + _LOGINS_PER_QUERY]
+        close_connections(WebSocketSession.objects.filter(session_key_hash__in=chunk), LOGIN_ENDED_REASON)
+        ConnectToken.objects.filter(
+            session_key_hash__in=chunk, used_at__isnull=True, expires_at__gt=timezone.now()
+        ).delete()
 
 
 def _on_logged_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     session = getattr(request, "session", None)
     digest = session_key_digest(session.session_key if session is not None else None)
     if user is not None and digest:
-        _close(WebSocketSession.objects.filter(user=user, session_key_hash=digest), LOGIN_ENDED_REASON)
+        # Every session backend, those without rows (cache, signed cookies, files) included.
+        end_logins([digest])
+
+
+class _EndedLogins:
+    """The session rows one transaction deletes: their logins end, in a few queries, once it commits."""
+
+    def __init__(self) -> None:
+        self.session_key_hashes: set[str] = set()
+
+    def __call__(self) -> None:
+        end_logins(self.session_key_hashes)
+
+
+def _on_session_deleted(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
+    """A session row deleted (clearsessions, a flush, "log out everywhere"): collected for its transaction's commit.
+
+    A deletion of many rows sends this once per row: the digests join the callback already waiting for the same
+    transaction (in the connection's ``run_on_commit``, the list ``transaction.on_commit`` fills and a rollback
+    empties), so the logins end in a few queries once it commits, and a rolled-back deletion ends nothing.
+    """
+    pending = next((entry[1] for entry in connections[using].run_on_commit if isinstance(entry[1], _EndedLogins)), None)
+    if pending is None:
+        pending = _EndedLogins()
+        transaction.on_commit(pending, using=using)
+    pending.session_key_hashes.add(session_key_digest(instance.session_key))
 
 
 def _on_user_saved(sender: Any, instance: Any, created: bool, update_fields: Any = None, **kwargs: Any) -> None:
@@ -147,15 +177,78 @@ def _on_user_saved(sender: Any, instance: Any, created: bool, update_fields: Any
         for pk, stored in candidates.exclude(session_auth_hash=session_auth_hash(instance)).values_list(
             "pk", "session_auth_hash"
         )
-        if not _auth_hash_holds(stored, instance)
+        if not auth_hash_holds(stored, instance)
     ]
     if stale:
-        _close(WebSocketSession.objects.filter(pk__in=stale), LOGIN_ENDED_REASON)
+        close_connections(WebSocketSession.objects.filter(pk__in=stale), LOGIN_ENDED_REASON)
+
+
+@contextmanager
+def expired_logins_ended() -> Iterator[None]:
+    """Around the deletion of expired session rows (``clearsessions``): their logins end, on Django's fast path.
+
+    Listening to session deletions makes Django load every row it deletes to send its signal, where alone it runs
+    one ``DELETE``. Here the expired sessions whose logins opened a connection or asked for a token still unused are
+    found first (none: nothing is read), the deletion runs with nobody listening, and those logins end. An expired
+    session is a login that has ended, whether or not its row is gone, so they end even if the deletion fails.
+    """
+    session_model = _session_model()
+    if session_model is None:
+        yield
+        return
+    ended = _expired_logins_in_use(session_model)
+    listening = post_delete.disconnect(sender=session_model, dispatch_uid=_SESSION_DELETED_UID)
+    try:
+        yield
+    finally:
+        if listening:
+            post_delete.connect(_on_session_deleted, sender=session_model, dispatch_uid=_SESSION_DELETED_UID)
+        end_logins(ended)
+
+
+def _expired_logins_in_use(session_model: Any) -> set[str]:
+    """Digests of the expired sessions that opened a connection still open, or asked for a token still unused."""
+    now = timezone.now()
+    in_use = set(
+        WebSocketSession.objects.connected().exclude(session_key_hash="").values_list("session_key_hash", flat=True)
+    )
+    in_use.update(
+        ConnectToken.objects.filter(used_at__isnull=True, expires_at__gt=now)
+        .exclude(session_key_hash="")
+        .values_list("session_key_hash", flat=True)
+    )
+    if not in_use:
+        return set()
+    expired = session_model.objects.filter(expire_date__lt=now).values_list("session_key", flat=True)
+    return {digest for key in expired.iterator(chunk_size=2000) if (digest := session_key_digest(key)) in in_use}
 
 
 def connect_receivers() -> None:
-    """Close connections on logout, password change and deactivation (called from the app's ``ready()``)."""
+    """End logins' connections and tokens on logout, session deletion, password change and deactivation.
+
+    Called from the app's ``ready()``. Session deletions are heard for the configured backend's model when it keeps
+    sessions in the database (``db``, ``cached_db`` and their subclasses).
+    """
     user_logged_out.connect(_on_logged_out, dispatch_uid="websockets_app.security.identity.logged_out")
     post_save.connect(
         _on_user_saved, sender=get_user_model(), dispatch_uid="websockets_app.security.identity.user_saved"
     )
+    session_model = _session_model()
+    if session_model is not None:
+        post_delete.connect(_on_session_deleted, sender=session_model, dispatch_uid=_SESSION_DELETED_UID)
+
+
+def _session_model() -> Any:
+    """The model the configured session backend keeps rows in; None when it keeps none in the database."""
+    from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+
+    try:
+        store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    except ImportError:
+        return None  # Django reports a wrong SESSION_ENGINE itself, on the first request
+    if not issubclass(store, DatabaseSessionStore):
+        return None
+    try:
+        return store.get_model_class()
+    except RuntimeError:  # Django's own model, and django.contrib.sessions not installed: no session rows at all
+        return None

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from websockets_app.conf import conf
 from websockets_app.models import ConnectToken
-from websockets_app.security.identity import session_key_digest
+from websockets_app.security.identity import auth_hash_holds, session_auth_hash, session_key_digest
 
 MAX_TOKEN_LENGTH = 128
 
@@ -23,7 +23,8 @@ def hash_token(token: str) -> str:
 def issue_connect_token(user: Any, session_key: str | None = None) -> str:
     """A new token for ``user``, valid for ``WEBSOCKETS["CONNECT_TOKEN_MAX_AGE"]`` seconds and one connection.
 
-    ``session_key``: the Django session asking for it; the connection the token opens ends when that login does.
+    ``session_key``: the Django session asking for it. The token carries that login's binding (the session's digest,
+    the user's session auth hash): it connects only while the login lasts, and its connection ends with it.
     """
     token = secrets.token_urlsafe(32)
     now = timezone.now()
@@ -31,6 +32,7 @@ def issue_connect_token(user: Any, session_key: str | None = None) -> str:
         token_hash=hash_token(token),
         user=user,
         session_key_hash=session_key_digest(session_key),
+        session_auth_hash=session_auth_hash(user),
         created_at=now,
         expires_at=now + timedelta(seconds=conf.CONNECT_TOKEN_MAX_AGE),
     )
@@ -38,8 +40,11 @@ def issue_connect_token(user: Any, session_key: str | None = None) -> str:
 
 
 def redeem_connect_token(token: str) -> ConnectToken | None:
-    """The token (with its user) if it is known, unexpired and unused and its user active; marks it used in the
-    same UPDATE (race-free)."""
+    """The token (with its user) if it is known, unexpired and unused, and its login still holds (the user active,
+    the password unchanged); marks it used in the same UPDATE (race-free).
+
+    A logout or the deletion of the session that asked for it deletes the token (``security.identity``).
+    """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     token_hash = hash_token(token)
@@ -50,4 +55,5 @@ def redeem_connect_token(token: str) -> ConnectToken | None:
     if redeemed != 1:
         return None
     redeemed_token = ConnectToken.objects.select_related("user").get(token_hash=token_hash)
-    return redeemed_token if redeemed_token.user.is_active else None
+    user = redeemed_token.user
+    return redeemed_token if user.is_active and auth_hash_holds(redeemed_token.session_auth_hash, user) else None
