@@ -126,6 +126,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SESSION_COOKIE_SECURE = ON_LAMBDA
 CSRF_COOKIE_SECURE = ON_LAMBDA
 
+# Where Django's mail goes (the ADMINS hear of an event that failed, as of a view that did): its SMTP default. Django
+# 6.1 reads MAILERS and deprecates EMAIL_BACKEND; Django 5.2 reads EMAIL_BACKEND and ignores this.
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,3 +1,4 @@
+import django
 import pytest
 
 from websockets_app.testing import WebSocketTestClient, keep_test_database_connection
@@ -22,6 +23,12 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
             **database.get("TEST", {}),
             "NAME": str(tmp_path_factory.mktemp("database") / "test.sqlite3"),
         }
+
+
+@pytest.fixture
+def admins(settings):
+    """Mail for the site's ADMINS, as each Django writes them: addresses since 6.0, (name, address) pairs before."""
+    settings.ADMINS = ["admin@example.com"] if django.VERSION >= (6, 0) else [("Admin", "admin@example.com")]
 
 
 @pytest.fixture

@@ -186,8 +186,7 @@ class TestErrorsYouHearAbout:
         yield requests
         got_request_exception.disconnect(receiver)
 
-    def test_a_handlers_exception_is_signalled_and_logged_once(self, ask, heard, caplog, settings):
-        settings.ADMINS = [("Admin", "admin@example.com")]
+    def test_a_handlers_exception_is_signalled_and_logged_once(self, ask, heard, caplog, settings, admins):
         with caplog.at_level(logging.INFO):
             answer = ask('{"action": "boom", "id": 5}')
 

@@ -457,9 +457,8 @@ class TestRateLimits:
 
 class TestErrors:
     def test_unexpected_exception_is_logged_once_with_the_connection_and_mailed_as_a_views_would_be(
-        self, lambda_handler, settings, caplog
+        self, lambda_handler, settings, caplog, admins
     ):
-        settings.ADMINS = [("Admin", "admin@example.com")]
         settings.WEBSOCKETS = {"PATH_PREFIX": "/guarded/"}
         lambda_handler(
             connect_event(connection_id="bug=", cookies=session_cookie(make_user("amy", "auth.view_user"))), None
