@@ -1,13 +1,16 @@
 """The admin gives staff only what their permissions say: provisioning is its own permission, connections are
 read-only but for closing them."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from tests.aws_events import API_ID, REGION, STAGE, connect_event
 from tests.provisioning.test_frontends import api_change_form, on_lambda, row  # noqa: F401  (fixtures)
-from websockets_app.models import ApiGateway, WebSocketSession
+from websockets_app.models import ApiGateway, Broadcast, WebSocketSession
 
 pytestmark = [pytest.mark.django_db]
 
@@ -136,3 +139,30 @@ def test_staff_who_may_only_view_connections_cannot_close_them(django_user_model
     viewer = staff(django_user_model, "view_websocketsession")
 
     assert action_choices(viewer, "/admin/websockets_app/websocketsession/") == []
+
+
+def test_a_broadcast_is_shown_read_only_with_what_became_of_it(django_user_model):
+    broadcast = Broadcast.objects.create(
+        payload=b'{"type":"news"}',
+        deadline=timezone.now() + timedelta(minutes=15),
+        targets=3,
+        sent=1,
+        gone=1,
+        failed=1,
+        failures={"c2=": "ForbiddenException (HTTP 403)"},
+        batches=2,
+        batches_finished=2,
+        state=Broadcast.State.FINISHED,
+    )
+    operator = staff(django_user_model, "view_broadcast", "add_broadcast", "change_broadcast", "delete_broadcast")
+    url = f"/admin/websockets_app/broadcast/{broadcast.pk}/change/"
+
+    listing = operator.get("/admin/websockets_app/broadcast/")
+    page = operator.get(url)
+    operator.post(url, {"sent": 3, "failed": 0})
+
+    assert listing.status_code == page.status_code == 200
+    assert "ForbiddenException (HTTP 403)" in page.content.decode()
+    assert list(page.context["adminform"].form.fields) == []  # every field read-only
+    assert operator.get("/admin/websockets_app/broadcast/add/").status_code == 403
+    assert Broadcast.objects.values_list("sent", "failed").get() == (1, 1)

@@ -59,6 +59,7 @@ KNOWN_KEYS = [
     "SEND_CONCURRENCY",
     "SEND_CONNECT_TIMEOUT",
     "SEND_MAX_ATTEMPTS",
+    "SEND_RATE_LIMIT",
     "SEND_READ_TIMEOUT",
     "URL",
 ]
@@ -473,6 +474,7 @@ WRONG_VALUES = [
     ("PRESENCE_EVENTS_CHANNELS", ["*", 1], "E233", "a list of strings"),
     ("SEND_BACKEND", "CurlBackend", "E234", 'a dotted path to a send backend ("websockets_app.backends.CurlBackend")'),
     ("MESSAGE_RATE_LIMIT", (30, 0.5), "E240", "a pair of whole numbers of 1 or more (count, seconds), or None"),
+    ("SEND_RATE_LIMIT", 0, "E241", "a whole number of 1 or more"),
 ]
 
 
@@ -483,6 +485,7 @@ class TestSettingTypes:
         assert [check_id for _, _, check_id, _ in WRONG_VALUES] == [
             *(f"E{number}" for number in range(201, 235)),
             "E240",
+            "E241",
         ]
 
     @pytest.mark.parametrize(("key", "value", "check_id", "expected"), WRONG_VALUES)

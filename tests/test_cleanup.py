@@ -1,5 +1,6 @@
 """clear_websocket_sessions: closes what API Gateway has certainly closed, deletes closed rows, says what it did."""
 
+import uuid
 from datetime import timedelta
 from io import StringIO
 
@@ -12,7 +13,13 @@ from django.utils import timezone
 
 from websockets_app import cleanup
 from websockets_app.cleanup import STALE_REASON, scheduled
-from websockets_app.models import MessageClock, WebSocketChannelMembership, WebSocketSession
+from websockets_app.models import (
+    Broadcast,
+    BroadcastBatch,
+    MessageClock,
+    WebSocketChannelMembership,
+    WebSocketSession,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +152,7 @@ def test_closed_rows_go_in_chunks_with_their_memberships_and_no_row_is_loaded(mo
     assert statements.count(f"DELETE {session_table}") == 3  # 2 + 2 + 1
     assert statements.count(f"DELETE {membership_table}") == 3
     # One key per chunk is read, never a row: the end of its key range.
-    reads = [query["sql"] for query in queries if query["sql"].startswith("SELECT")]
+    reads = [query["sql"] for query in queries if query["sql"].startswith("SELECT") and session_table in query["sql"]]
     assert [read.split(" FROM ")[0] for read in reads] == [f'SELECT "{session_table}"."id" AS "pk"'] * 3
     assert all(read.endswith("LIMIT 1 OFFSET 1") for read in reads)
 
@@ -196,3 +203,19 @@ def test_a_closed_connections_message_clock_goes_with_it():
     assert run() == "Marked 0 stale session(s) closed.\nDeleted 1 closed session(s).\n"
 
     assert list(MessageClock.objects.values_list("session__connection_id", "clock")) == [("live=", 2)]
+
+
+def test_broadcast_records_are_kept_a_week_and_their_batches_a_day():
+    now = timezone.now()
+    for days in (8, 2):
+        broadcast = Broadcast.objects.create(
+            payload=b"{}", started_at=now - timedelta(days=days), deadline=now - timedelta(days=days)
+        )
+        BroadcastBatch.objects.create(
+            id=uuid.uuid4(), broadcast=broadcast, keys="1,2", created_at=now - timedelta(days=days)
+        )
+
+    run()
+
+    assert [(now - started).days for started in Broadcast.objects.values_list("started_at", flat=True)] == [2]
+    assert BroadcastBatch.objects.count() == 0

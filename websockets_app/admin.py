@@ -4,7 +4,7 @@ Saving an API that was already provisioned reconciles it again only with ``WEBSO
 by default an edit waits for an explicit action, so a save is a plain database write. Changing AWS needs the
 ``websockets_app.provision_apigateway`` permission, whatever else a staff user may do. Connection rows are what
 the app trusts about a live connection (its user above all), so the admin shows them read-only; an operator may
-close connections.
+close connections. Broadcasts are records their batches keep: read-only too.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.http import HttpRequest
 
 from websockets_app.conf import conf
 from websockets_app.exceptions import ManagementApiError, ProvisioningError
-from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute, WebSocketSession
+from websockets_app.models import ApiGateway, ApiGatewayAdditionalRoute, Broadcast, WebSocketSession
 
 PROVISION_PERMISSION = "websockets_app.provision_apigateway"
 
@@ -62,6 +62,34 @@ class WebSocketSessionAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"Closed {closed} connection(s).", messages.SUCCESS if not failed else messages.WARNING
         )
+
+
+@admin.register(Broadcast)
+class BroadcastAdmin(admin.ModelAdmin):
+    list_display = ("id", "state", "targets", "sent", "gone", "failed", "batches", "started_at", "finished_at")
+    list_filter = ("state",)
+    date_hierarchy = "started_at"
+    fields = (
+        "id",
+        "state",
+        "targets",
+        "sent",
+        "gone",
+        "failed",
+        "failures",
+        "batches",
+        "batches_finished",
+        "started_at",
+        "deadline",
+        "finished_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by send_message only
+
+    def has_change_permission(self, request: HttpRequest, obj: Broadcast | None = None) -> bool:
+        return False  # what its batches recorded
 
 
 class ApiGatewayAdditionalRouteInline(admin.TabularInline):

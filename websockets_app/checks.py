@@ -252,7 +252,7 @@ def check_app_order(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
 
 @register()
 def check_setting_types(**kwargs: Any) -> list[CheckMessage]:
-    """E201-E234, E240: a value of the wrong type is otherwise found only when the code reading it fails, on AWS."""
+    """E201-E234, E240, E241: a value of the wrong type is otherwise found only when the code reading it fails."""
     configured = getattr(settings, "WEBSOCKETS", {})
     if not isinstance(configured, dict):
         return []  # E003

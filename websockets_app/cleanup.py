@@ -27,6 +27,7 @@ from websockets_app.aws_limits import IDLE_TIMEOUT, MAX_CONNECTION_DURATION
 from websockets_app.channels.history import prune as prune_history
 from websockets_app.models import (
     LAST_SEEN_RESOLUTION,
+    Broadcast,
     BroadcastBatch,
     ConnectToken,
     RateLimitCounter,
@@ -41,6 +42,8 @@ STALE_REASON = "Closed by clear_websocket_sessions: past API Gateway's idle or d
 # (or Python list) for long.
 DELETE_CHUNK = 10_000
 BATCH_RECORD_MAX_AGE = timedelta(days=1)
+# A broadcast's record, kept for a week to be looked up (its batches, which only resuming needs, go after a day).
+BROADCAST_RECORD_MAX_AGE = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ def clear_sessions(*, keep_days: int = 0, dry_run: bool = False, now: datetime |
     deleted = _delete_in_chunks(closed)
     # Lambda gives up retrying an asynchronous invocation within 6 hours: older batch records serve nothing.
     BroadcastBatch.objects.filter(created_at__lt=now - BATCH_RECORD_MAX_AGE).delete()
+    Broadcast.objects.filter(started_at__lt=now - BROADCAST_RECORD_MAX_AGE).only("id").delete()  # not the messages
     return CleanupResult(
         marked_closed=marked,
         deleted=deleted,

@@ -228,6 +228,13 @@ class WebSocketsSettings:
         "messages one connection may send: count at once, and count more every seconds (a connection that keeps "
         "sending past it is closed); None disables",
     )
+    SEND_RATE_LIMIT = Setting(
+        5000,
+        POSITIVE_WHOLE,
+        "E241",
+        "@connections requests per second all of the site's senders may use together (half the account's default "
+        "quota of 10,000 for all its APIs in a Region)",
+    )
 
 
 def settings_by_name() -> dict[str, Setting[Any]]:

@@ -7,6 +7,8 @@ cookie on ``$connect`` only, so the user found then is stored here and restored 
 these models: their imports are deferred to the call, the one circle the app's layers allow.
 """
 
+import time
+import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -198,18 +200,80 @@ class MessageClock(models.Model):
         return f"{self.session_id}: {self.clock}"
 
 
-class BroadcastBatch(models.Model):
-    """How far one asynchronous batch of a broadcast got, so that what runs it again goes on from there.
+class Broadcast(models.Model):
+    """One ``send_message`` to more connections than one invocation sends to: what became of it, kept by its batches.
 
-    Lambda retries a failed asynchronous invocation, and a batch that runs short of time hands the rest to a new one:
-    both skip the connections up to ``reached_through``. ``claimed_until`` keeps a duplicate delivery of the same
-    invocation from sending alongside the first.
+    ``targets`` connections were connected when it started; each ends as ``sent`` (API Gateway accepted the message),
+    ``gone`` (closed before it was posted, or answered 410) or ``failed`` (the first :data:`MAX_RECORDED_FAILURES`
+    with their reason in ``failures``). Once every batch has finished, ``state`` is finished and the
+    ``broadcast_finished`` signal is sent.
+    """
+
+    class State(models.TextChoices):
+        SENDING = "sending"
+        FINISHED = "finished"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The message as posted, for every batch and continuation (at most 128 KB: API Gateway's limit).
+    payload = models.BinaryField()
+    targets = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    gone = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=dict, blank=True, help_text="Connection id -> why its post failed.")
+    batches = models.PositiveIntegerField(default=0)
+    batches_finished = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SENDING)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Connections not reached by then are recorded failed: a message late by more than this is not worth sending.
+    deadline = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    MAX_RECORDED_FAILURES = 100
+
+    class Meta:
+        ordering = ("-started_at",)
+
+    def __str__(self) -> str:
+        return f"broadcast {self.id} ({self.state}: {self.sent} of {self.targets} sent)"
+
+    @property
+    def finished(self) -> bool:
+        return self.state == self.State.FINISHED
+
+    def wait(self, timeout: float, poll_interval: float = 0.5) -> bool:
+        """Read the row again until the broadcast has finished or ``timeout`` seconds have passed; True if finished.
+
+        For scripts, management commands and tests: a request should not hold a worker waiting for a broadcast.
+        """
+        waited_until = time.monotonic() + timeout
+        while True:
+            self.refresh_from_db()
+            if self.finished or time.monotonic() >= waited_until:
+                return self.finished
+            time.sleep(poll_interval)
+
+
+class BroadcastBatch(models.Model):
+    """One asynchronous batch of a :class:`Broadcast`: its connections, and how far it got.
+
+    Its keys live here, not in the invocation's event, so a batch's size is not bounded by Lambda's asynchronous
+    payload limit. Lambda retries a failed asynchronous invocation, and a batch that runs short of time hands the
+    rest to a new one: both go on from ``reached_through`` and ``retry_keys``. ``claimed_until`` keeps a duplicate
+    delivery of the same invocation from sending alongside the first, and tells concurrent senders how many share
+    ``SEND_RATE_LIMIT``.
     """
 
     id = models.UUIDField(primary_key=True)
-    # Every connection of the batch with a primary key up to this one has had its post (the batch goes in key order).
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, null=True, related_name="batch_rows")
+    # The batch's connections: primary keys in ascending order, comma-separated.
+    keys = models.TextField(default="", blank=True)
+    # Every connection of the batch with a primary key up to this one has had its post (the batch goes in key order),
+    # except the ones in retry_keys: throttled or cut short by a deadline, to be posted again.
     reached_through = models.BigIntegerField(default=0)
-    claimed_until = models.DateTimeField(null=True)
+    retry_keys = models.TextField(default="", blank=True)
+    finished = models.BooleanField(default=False)
+    claimed_until = models.DateTimeField(null=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:

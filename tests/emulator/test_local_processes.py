@@ -45,7 +45,10 @@ def test_a_shell_sends_to_the_connections_of_the_running_emulator(developer_mach
         frames = []
         while not frames or frames[-1].get("type") != "from-cron":
             frames.append(json.loads(websocket.recv(timeout=10)))
-    assert (sent.returncode, sent.stdout.splitlines()[-1]) == (0, "SendResult(sent=1, gone=[], failed={}, queued=0)")
+    assert (sent.returncode, sent.stdout.splitlines()[-1]) == (
+        0,
+        "SendResult(sent=1, gone=[], failed={}, queued=0, broadcast=None)",
+    )
     assert frames[-1] == {"type": "from-cron"}
 
 

@@ -1,6 +1,6 @@
-import base64
 import json
 import socket
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,8 +13,8 @@ from moto.awslambda.models import LambdaBackend
 from tests.aws_events import API_ID, REGION, STAGE
 from websockets_app.backends import curl
 from websockets_app.exceptions import ConnectionNotReady, ManagementApiError, MessageTooLarge
-from websockets_app.models import WebSocketSession
-from websockets_app.sending import connections, delivery, messaging
+from websockets_app.models import Broadcast, BroadcastBatch, WebSocketSession
+from websockets_app.sending import connections, delivery
 from websockets_app.sending.delivery import GONE_REASON, NOT_READY_REASON, SendResult, connecting
 
 pytestmark = pytest.mark.django_db
@@ -306,7 +306,8 @@ def test_a_large_broadcast_runs_its_batches_inline_off_lambda(connections_api):
         make_session(connection_id)
     with override_settings(WEBSOCKETS={"SEND_BATCH_SIZE": 2}):
         result = WebSocketSession.objects.all().send_message("hi")
-    assert result == SendResult(sent=5)
+    assert result == SendResult(sent=5, broadcast=result.broadcast)
+    assert Broadcast.objects.get(id=result.broadcast).state == Broadcast.State.FINISHED
     assert [connections_api.received(c) for c in ids] == [b"hi"] * 5
 
 
@@ -323,23 +324,36 @@ def test_a_large_broadcast_on_lambda_queues_batches_through_zappa(connections_ap
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "site-dev")
     ids = ["A=", "B=", "C=", "D=", "E="]
     connections_api.open(*ids)
-    pks = [make_session(connection_id).pk for connection_id in ids]
+    for connection_id in ids:
+        make_session(connection_id)
     with override_settings(WEBSOCKETS={"SEND_BATCH_SIZE": 2}):
         result = WebSocketSession.objects.order_by("pk").send_message("hi")
-    assert result == SendResult(sent=2, queued=3)
+    assert result == SendResult(sent=2, queued=3, broadcast=result.broadcast)
     assert [connections_api.received(c) for c in ids] == [b"hi", b"hi", b"", b"", b""]
-    payload = base64.b64encode(b"hi").decode()
-    assert [(name, kind, event["command"], event["task_path"], event["args"]) for name, kind, event in invocations] == [
-        ("site-dev", "Event", "zappa.asynchronous.route_lambda_task", "websockets_app.sending.batches.send_batch", args)
-        for args in ([pks[2:4], payload], [pks[4:], payload])
+    batches = BroadcastBatch.objects.filter(broadcast=result.broadcast).order_by("keys")
+    assert [
+        (name, kind, event["command"], event["task_path"], event["args"], event["kwargs"])
+        for name, kind, event in invocations
+    ] == [
+        (
+            "site-dev",
+            "Event",
+            "zappa.asynchronous.route_lambda_task",
+            "websockets_app.sending.batches.send_batch",
+            [],
+            {"batch_id": str(batch.id)},
+        )
+        for batch in batches[1:]
     ]
 
     # Each invocation, as Zappa's handler runs it on arrival.
+    broadcast = str(result.broadcast)
     assert [route_lambda_task(event, None) for _name, _kind, event in invocations] == [
-        {"sent": 2, "gone": [], "failed": {}, "queued": 0},
-        {"sent": 1, "gone": [], "failed": {}, "queued": 0},
+        {"sent": 2, "gone": [], "failed": {}, "queued": 0, "broadcast": broadcast},
+        {"sent": 1, "gone": [], "failed": {}, "queued": 0, "broadcast": broadcast},
     ]
     assert [connections_api.received(c) for c in ids] == [b"hi"] * 5
+    assert Broadcast.objects.values_list("sent", "state").get(id=broadcast) == (5, "finished")
 
 
 def test_a_batch_zappa_cannot_queue_is_reported_and_the_rest_still_go(connections_api, monkeypatch):
@@ -362,9 +376,11 @@ def test_a_batch_zappa_cannot_queue_is_reported_and_the_rest_still_go(connection
 
 def test_the_summary_merges_and_travels_as_json():
     first = SendResult(sent=2, gone=["A="], failed={"B=": "ForbiddenException (HTTP 403)"})
-    second = SendResult.from_dict(json.loads(json.dumps(SendResult(sent=1, gone=["C="], queued=4).as_dict())))
+    broadcast = uuid.uuid4()
+    queued = SendResult(sent=1, gone=["C="], queued=4, broadcast=broadcast)
+    second = SendResult.from_dict(json.loads(json.dumps(queued.as_dict())))
     assert first.merge(second) == SendResult(
-        sent=3, gone=["A=", "C="], failed={"B=": "ForbiddenException (HTTP 403)"}, queued=4
+        sent=3, gone=["A=", "C="], failed={"B=": "ForbiddenException (HTTP 403)"}, queued=4, broadcast=broadcast
     )
     assert (first.ok, SendResult(sent=1, gone=["D="]).ok) == (False, True)
 
@@ -387,32 +403,6 @@ def test_a_410_after_the_connect_window_closes_the_row(connections_api):
 
     assert WebSocketSession.objects.all().send_message("hi") == SendResult(gone=["settled="])
     assert not is_connected("settled=")
-
-
-# Batches and Lambda's asynchronous payload limit.
-
-
-@override_settings(WEBSOCKETS={"SEND_BATCH_SIZE": 100_000})
-def test_batches_of_a_large_message_fit_an_asynchronous_invocation():
-    payload = delivery.prepare_payload("x" * delivery.MAX_MESSAGE_BYTES)
-    batch = messaging.batch_size_for(payload)
-    largest_event = json.dumps(
-        {
-            "task_path": "websockets_app.sending.batches.send_batch",
-            "capture_response": False,
-            "response_id": None,
-            "args": [[2**63 - 1] * batch, base64.b64encode(payload).decode()],
-            "kwargs": {},
-        }
-    )
-
-    assert 3000 < batch < 100_000
-    assert len(largest_event.encode()) <= 256_000
-
-
-@override_settings(WEBSOCKETS={"SEND_BATCH_SIZE": 5000})
-def test_batches_of_a_small_message_keep_the_configured_size():
-    assert messaging.batch_size_for(b'{"type":"ping"}') == 5000
 
 
 def test_close_and_info_without_an_api_say_so(connections_api):

@@ -41,6 +41,11 @@ class SendOptions:
     read_timeout: float
     max_attempts: int
     region: str
+    # The most @connections requests per second this call's posts may start, retries included (this sender's share
+    # of the site's SEND_RATE_LIMIT); None: unpaced.
+    rate_limit: float | None = None
+    # A time.monotonic() instant: a throttled post is retried until it is sent, gone, refused, or this passes.
+    deadline: float | None = None
 
 
 class SendBackend(ABC):

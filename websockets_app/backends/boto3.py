@@ -8,6 +8,7 @@ patching see every one, and botocore's own retries, endpoints, proxies and CA bu
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Sequence
 from functools import cache
@@ -40,8 +41,9 @@ class Boto3Backend(SendBackend):
 
 
 def management_client(endpoint: str, options: SendOptions) -> Any:
-    """The process's ``apigatewaymanagementapi`` client for ``endpoint``, built once per endpoint and options."""
-    key = (endpoint, options)
+    """The process's ``apigatewaymanagementapi`` client for ``endpoint``, built once per endpoint and options (the
+    pace and deadline of one send are not the client's)."""
+    key = (endpoint, dataclasses.replace(options, rate_limit=None, deadline=None))
     client = _clients.get(key)
     if client is None:
         with _clients_lock:

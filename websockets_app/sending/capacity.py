@@ -13,8 +13,7 @@ import os
 
 __all__ = ("messages_per_invocation",)
 
-# From ``bench_sender_quota.py --tls``, rounded down; docs/topics/performance.md has the run it comes from. Lambda's
-# asynchronous payload limit may bind first (``websockets_app.sending.messaging.batch_size_for``).
+# From ``bench_sender_quota.py --tls``, rounded down; docs/topics/performance.md has the run it comes from.
 MESSAGES_PER_VCPU_SECOND = 11_000
 MB_PER_VCPU = 1769
 SECONDS_PER_BATCH = 25

@@ -10,6 +10,8 @@ of a broadcast (:mod:`websockets_app.sending.batches`) deliver through here.
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,8 +22,9 @@ from typing import Any, NamedTuple
 from django.utils import timezone
 
 from websockets_app import aws_limits
-from websockets_app.backends import SendOptions, connection_post, get_backend
+from websockets_app.backends import PostOutcome, SendOptions, connection_post, get_backend
 from websockets_app.conf import conf
+from websockets_app.events.invocation import remaining_seconds
 from websockets_app.exceptions import MessageTooLarge
 from websockets_app.models import WebSocketSession
 from websockets_app.sending.encoding import encode_message
@@ -52,6 +55,10 @@ MAYBE_CONNECTING_REASON = (
     "Gone (410) within the $connect window: the connection may not have been accepted yet, so it is left open."
 )
 NO_API_REASON = "No API recorded for this connection."
+# How long a throttled post is tried again where Lambda tells no deadline (off Lambda), and how long before
+# Lambda's deadline a send stops retrying, to record its outcome.
+THROTTLED_RETRY_SECONDS = 25.0
+DEADLINE_MARGIN_SECONDS = 2.0
 
 
 _connecting: ContextVar[str | None] = ContextVar("websockets_app_connecting", default=None)
@@ -75,13 +82,15 @@ class SendResult:
     """What happened to one ``send_message``: how many were sent, which connections were gone, which failed and why.
 
     ``queued`` counts connections handed to asynchronous Lambda invocations (a broadcast split into batches): their
-    outcome is logged by those invocations, not known here.
+    outcome is not known yet; ``broadcast`` names the :class:`~websockets_app.models.Broadcast` row where their
+    batches record it.
     """
 
     sent: int = 0
     gone: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     queued: int = 0
+    broadcast: uuid.UUID | None = None
 
     @property
     def ok(self) -> bool:
@@ -93,15 +102,29 @@ class SendResult:
         self.gone.extend(other.gone)
         self.failed.update(other.failed)
         self.queued += other.queued
+        self.broadcast = self.broadcast or other.broadcast
         return self
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form, returned by asynchronous batches (Lambda serialises what a handler returns)."""
-        return {"sent": self.sent, "gone": list(self.gone), "failed": dict(self.failed), "queued": self.queued}
+        return {
+            "sent": self.sent,
+            "gone": list(self.gone),
+            "failed": dict(self.failed),
+            "queued": self.queued,
+            "broadcast": str(self.broadcast) if self.broadcast else None,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SendResult:
-        return cls(sent=data["sent"], gone=list(data["gone"]), failed=dict(data["failed"]), queued=data["queued"])
+        broadcast = data.get("broadcast")
+        return cls(
+            sent=data["sent"],
+            gone=list(data["gone"]),
+            failed=dict(data["failed"]),
+            queued=data["queued"],
+            broadcast=uuid.UUID(broadcast) if broadcast else None,
+        )
 
 
 def prepare_payload(data: Any) -> bytes:
@@ -113,15 +136,16 @@ def prepare_payload(data: Any) -> bytes:
 
 
 def deliver_to_pks(
-    session_pks: Sequence[int], payload: bytes, *, on_posted: Callable[[], None] | None = None
+    session_pks: Sequence[int],
+    payload: bytes,
+    *,
+    options: SendOptions | None = None,
+    on_posted: Callable[[SendResult], None] | None = None,
+    throttled: list[int] | None = None,
 ) -> SendResult:
-    """Send one batch of a broadcast (rows closed since it was split are skipped).
-
-    ``on_posted`` runs once every post has its outcome, before the database records them: what a resumable batch
-    needs to know that these connections were reached.
-    """
+    """Send to these rows (those closed meanwhile are skipped): a batch of a broadcast, or a part of one."""
     rows = WebSocketSession.objects.filter(pk__in=session_pks, connected=True).values_list(*TARGET_FIELDS)
-    return deliver([Target(*row) for row in rows], payload, on_posted=on_posted)
+    return deliver([Target(*row) for row in rows], payload, options=options, on_posted=on_posted, throttled=throttled)
 
 
 @contextmanager
@@ -143,8 +167,20 @@ def connecting_id() -> str | None:
     return _connecting.get()
 
 
-def deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[], None] | None = None) -> SendResult:
-    """Post ``payload`` to each target; rows found gone are marked closed, failures are reported, none raise."""
+def deliver(
+    targets: Sequence[Target],
+    payload: bytes,
+    *,
+    options: SendOptions | None = None,
+    on_posted: Callable[[SendResult], None] | None = None,
+    throttled: list[int] | None = None,
+) -> SendResult:
+    """Post ``payload`` to each target; rows found gone are marked closed, failures are reported, none raise.
+
+    ``on_posted`` is given the result once every post has its outcome, before the database records anything (what
+    a resumable batch records first, so that nothing it reached is posted again). With ``throttled``, the primary
+    keys of the posts still throttled at the deadline go there, to be posted again, instead of into ``failed``.
+    """
     result = SendResult()
     ready: list[Target] = []
     posts = []
@@ -164,9 +200,7 @@ def deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[]
         else:
             ready.append(target)
             posts.append(connection_post(endpoint, target.connection_id))
-    outcomes = get_backend().post_all(posts, payload, send_options()) if posts else []
-    if on_posted is not None:
-        on_posted()
+    outcomes: list[PostOutcome] = get_backend().post_all(posts, payload, options or send_options()) if posts else []
     gone_pks = []
     # API Gateway answers 410 until $connect is answered, and the row is committed before that: such a row may
     # belong to a connection about to open, so it is not closed.
@@ -179,8 +213,12 @@ def deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[]
         elif outcome.status == "gone":
             result.gone.append(target.connection_id)
             gone_pks.append(target.pk)
+        elif outcome.throttled and throttled is not None:
+            throttled.append(target.pk)
         else:
             result.failed[target.connection_id] = outcome.reason
+    if on_posted is not None:
+        on_posted(result)
     if gone_pks:
         WebSocketSession.objects.filter(pk__in=gone_pks).mark_closed(reason=GONE_REASON)
     if result.failed:
@@ -195,12 +233,22 @@ def deliver(targets: Sequence[Target], payload: bytes, *, on_posted: Callable[[]
     return result
 
 
-def send_options() -> SendOptions:
-    """The settings a send is made with, as the backends take them."""
+def send_options(*, rate_limit: float | None = None, deadline: float | None = None) -> SendOptions:
+    """The settings a send is made with, as the backends take them.
+
+    Unless told otherwise, a throttled post is retried until the invocation is about to run out of time (or for
+    :data:`THROTTLED_RETRY_SECONDS` where there is no deadline), at no more than ``SEND_RATE_LIMIT``.
+    """
+    if deadline is None:
+        left = remaining_seconds()
+        retry_for = THROTTLED_RETRY_SECONDS if left is None else max(0.0, left - DEADLINE_MARGIN_SECONDS)
+        deadline = time.monotonic() + retry_for
     return SendOptions(
         concurrency=conf.SEND_CONCURRENCY,
         connect_timeout=conf.SEND_CONNECT_TIMEOUT,
         read_timeout=conf.SEND_READ_TIMEOUT,
         max_attempts=conf.SEND_MAX_ATTEMPTS,
         region=signing_region(),
+        rate_limit=rate_limit or conf.SEND_RATE_LIMIT,
+        deadline=deadline,
     )
