@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 
-from support.stub_endpoint import stub_endpoint, throwaway_certificate, trust  # noqa: E402
+from benchmarks.support.stub_endpoint import stub_endpoint, throwaway_certificate, trust  # noqa: E402
 
 GOAL_SPEEDUP = {300: 100, 3000: 150}  # over the sequential boto3 loop, 20 ms stub
 GOAL_CPU_MS = 0.08

@@ -29,9 +29,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 
-from support.stub_endpoint import stub_endpoint, throwaway_certificate, trust  # noqa: E402
+from benchmarks.support.stub_endpoint import stub_endpoint, throwaway_certificate, trust  # noqa: E402
 
 GOAL = 100_000
 STAGE = "bench"

@@ -6,15 +6,21 @@ Benchmarks print figures; they never fail on a number. Each figure is a ratio ag
 
 from __future__ import annotations
 
+import asyncio
 import json
+import multiprocessing
 import os
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,3 +112,59 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
 
 def verdict(ratio: float, goal: float) -> str:
     return f"{ratio:.2f}x (goal <= {goal}x: {'met' if ratio <= goal else 'NOT met'})"
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextmanager
+def serving_process(target: Callable[..., None], *args: Any) -> Iterator[int]:
+    """Run ``target(*args, port_sink)`` in a process of its own (spawned: no state shared with the benchmark) for
+    the block; yields the port it sends to ``port_sink``."""
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=target, args=(*args, send), daemon=True)
+    process.start()
+    try:
+        yield receive.recv()
+    finally:
+        process.terminate()
+        process.join()
+
+
+def serve_forever(
+    handle: Handler,
+    port_sink: Any,
+    *,
+    certificate: str | None = None,
+    on_port: Callable[[int], None] | None = None,
+) -> None:
+    """Serve ``handle`` on 127.0.0.1 (over TLS with ``certificate``, a PEM of key and chain) on uvloop when it is
+    installed; the port goes to ``on_port``, then to ``port_sink``."""
+
+    async def main() -> None:
+        context = None
+        if certificate:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(certificate)
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096, ssl=context)
+        port = server.sockets[0].getsockname()[1]
+        if on_port is not None:
+            on_port(port)
+        port_sink.send(port)
+        async with server:
+            await server.serve_forever()
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
+def fetch_stats(url: str) -> dict[str, Any]:
+    """What a stand-in service counted so far: its ``GET /__stats``, as JSON (``url``: its scheme and address)."""
+    with urllib.request.urlopen(f"{url}/__stats", timeout=30) as response:  # noqa: S310  (a local stand-in)
+        stats: dict[str, Any] = json.loads(response.read())
+    return stats

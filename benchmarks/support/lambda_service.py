@@ -14,16 +14,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import multiprocessing
 import os
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from benchmarks.support import fetch_stats, serve_forever, serving_process
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_MARK = "@@INVOCATION-RESULT@@ "
@@ -149,12 +149,12 @@ class _Service:
 
 
 def _serve(
-    port_sink: Any,
     env: dict[str, str],
     timeout_seconds: float,
     retry_delays: tuple[float, ...],
     cap: int,
     discard: bool,
+    port_sink: Any,
 ) -> None:
     service = _Service(env, timeout_seconds, retry_delays, cap, discard)
     running: set[asyncio.Task[None]] = set()
@@ -192,16 +192,11 @@ def _serve(
         finally:
             writer.close()
 
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-        port = server.sockets[0].getsockname()[1]
+    def on_port(port: int) -> None:
         # What the containers invoke (a batch's continuation) lands here too.
         env["AWS_ENDPOINT_URL_LAMBDA"] = f"http://127.0.0.1:{port}"
-        port_sink.send(port)
-        async with server:
-            await server.serve_forever()
 
-    asyncio.run(main())
+    serve_forever(handle, port_sink, on_port=on_port)
 
 
 @contextmanager
@@ -215,23 +210,12 @@ def lambda_service(
 ) -> Iterator[str]:
     """Start the service; yields its endpoint, for ``AWS_ENDPOINT_URL_LAMBDA``. Containers run with ``env``; with
     ``discard``, invocations are only recorded."""
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_serve, args=(send, env, timeout_seconds, retry_delays, max_containers, discard), daemon=True
-    )
-    process.start()
-    try:
-        yield f"http://127.0.0.1:{receive.recv()}"
-    finally:
-        process.terminate()
-        process.join()
+    with serving_process(_serve, env, timeout_seconds, retry_delays, max_containers, discard) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def service_stats(endpoint: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{endpoint}/__stats", timeout=30) as response:  # noqa: S310
-        stats: dict[str, Any] = json.loads(response.read())
-    return stats
+    return fetch_stats(endpoint)
 
 
 def wait_until_idle(endpoint: str, *, quiet_seconds: float = 1.0, limit_seconds: float = 600) -> dict[str, Any]:

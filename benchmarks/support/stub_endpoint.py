@@ -7,15 +7,15 @@ is measured with requests in flight, not against an instant local answer. Its ow
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from benchmarks.support import serve_forever, serving_process
 
-def _serve(latency: float, port_sink: Any, certificate: str | None) -> None:
+
+def _serve(latency: float, certificate: str | None, port_sink: Any) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -35,22 +35,7 @@ def _serve(latency: float, port_sink: Any, certificate: str | None) -> None:
         finally:
             writer.close()
 
-    async def main() -> None:
-        context = None
-        if certificate:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(certificate)
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096, ssl=context)
-        port_sink.send(server.sockets[0].getsockname()[1])
-        async with server:
-            await server.serve_forever()
-
-    try:
-        import uvloop
-
-        uvloop.run(main())
-    except ImportError:
-        asyncio.run(main())
+    serve_forever(handle, port_sink, certificate=certificate)
 
 
 @contextmanager
@@ -59,15 +44,8 @@ def stub_endpoint(latency_ms: float, stage: str, certificate: str | None = None)
 
     With ``certificate`` (a PEM file of its key and certificate chain) it answers over TLS, as API Gateway does, at
     ``https://``."""
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_serve, args=(latency_ms / 1000, send, certificate), daemon=True)
-    process.start()
-    try:
-        yield f"{'https' if certificate else 'http'}://127.0.0.1:{receive.recv()}/{stage}"
-    finally:
-        process.terminate()
-        process.join()
+    with serving_process(_serve, latency_ms / 1000, certificate) as port:
+        yield f"{'https' if certificate else 'http'}://127.0.0.1:{port}/{stage}"
 
 
 def throwaway_certificate(directory: Path) -> tuple[str, str]:

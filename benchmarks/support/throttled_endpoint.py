@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
-import ssl
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
+
+from benchmarks.support import fetch_stats, serve_forever, serving_process
 
 THROTTLED_BODY = b'{"message":"Too Many Requests"}'
 
@@ -67,7 +67,7 @@ class Counts:
         ).encode()
 
 
-def _serve(rate: float, burst: float, latency: float, port_sink: Any, certificate: str | None) -> None:
+def _serve(rate: float, burst: float, latency: float, certificate: str | None, port_sink: Any) -> None:
     bucket = Bucket(rate, burst)
     counts = Counts()
 
@@ -114,22 +114,7 @@ def _serve(rate: float, burst: float, latency: float, port_sink: Any, certificat
         finally:
             writer.close()
 
-    async def main() -> None:
-        context = None
-        if certificate:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(certificate)
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096, ssl=context)
-        port_sink.send(server.sockets[0].getsockname()[1])
-        async with server:
-            await server.serve_forever()
-
-    try:
-        import uvloop
-
-        uvloop.run(main())
-    except ImportError:
-        asyncio.run(main())
+    serve_forever(handle, port_sink, certificate=certificate)
 
 
 @contextmanager
@@ -137,23 +122,11 @@ def throttled_endpoint(
     *, rate: float, burst: float, latency_ms: float, stage: str, certificate: str | None = None
 ) -> Iterator[str]:
     """Start the endpoint; yields its URL (``http://127.0.0.1:PORT/<stage>``) and stops it afterwards."""
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_serve, args=(rate, burst, latency_ms / 1000, send, certificate), daemon=True)
-    process.start()
-    try:
-        yield f"{'https' if certificate else 'http'}://127.0.0.1:{receive.recv()}/{stage}"
-    finally:
-        process.terminate()
-        process.join()
+    with serving_process(_serve, rate, burst, latency_ms / 1000, certificate) as port:
+        yield f"{'https' if certificate else 'http'}://127.0.0.1:{port}/{stage}"
 
 
 def endpoint_stats(endpoint_url: str) -> dict[str, Any]:
     """What the endpoint counted so far."""
-    import urllib.request
-    from urllib.parse import urlsplit
-
     parts = urlsplit(endpoint_url)
-    with urllib.request.urlopen(f"http://{parts.netloc}/__stats", timeout=30) as response:
-        stats: dict[str, Any] = json.loads(response.read())
-    return stats
+    return fetch_stats(f"http://{parts.netloc}")
