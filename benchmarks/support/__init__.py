@@ -163,6 +163,26 @@ def serve_forever(
         asyncio.run(main())
 
 
+async def read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str], bytes]:
+    """The next HTTP/1.1 request on a kept-alive connection: method, path, headers (names in lower case), body."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+    request_line, *header_lines = head.split("\r\n")
+    method, path, _ = request_line.split(" ", 2)
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        if name:
+            headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get("content-length") or 0))
+    return method, path, headers, body
+
+
+def http_answer(status: str, body: bytes = b"", extra_headers: str = "") -> bytes:
+    """An HTTP/1.1 answer with a JSON body (``extra_headers``: more header lines, each ending in CRLF)."""
+    head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra_headers}Content-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
 def fetch_stats(url: str) -> dict[str, Any]:
     """What a stand-in service counted so far: its ``GET /__stats``, as JSON (``url``: its scheme and address)."""
     with urllib.request.urlopen(f"{url}/__stats", timeout=30) as response:  # noqa: S310  (a local stand-in)

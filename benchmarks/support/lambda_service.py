@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.support import fetch_stats, serve_forever, serving_process
+from benchmarks.support import fetch_stats, http_answer, read_request, serve_forever, serving_process
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_MARK = "@@INVOCATION-RESULT@@ "
@@ -162,14 +162,7 @@ def _serve(
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-                request_line, *header_lines = head.split("\r\n")
-                method, path, _ = request_line.split(" ", 2)
-                headers = {}
-                for line in header_lines:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+                method, path, headers, body = await read_request(reader)
                 if method == "GET" and path == "/__stats":
                     status, content = "200 OK", service.stats()
                 elif method == "POST" and path.endswith("/invocations"):
@@ -182,10 +175,7 @@ def _serve(
                         status, content = "202 Accepted", b""
                 else:
                     status, content = "404 Not Found", b'{"message":"Not Found"}'
-                head_out = (
-                    f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(content)}\r\n\r\n"
-                )
-                writer.write(head_out.encode() + content)
+                writer.write(http_answer(status, content))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

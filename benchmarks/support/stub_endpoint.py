@@ -12,23 +12,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.support import serve_forever, serving_process
+from benchmarks.support import http_answer, read_request, serve_forever, serving_process
 
 
 def _serve(latency: float, certificate: str | None, port_sink: Any) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                if length:
-                    await reader.readexactly(length)
+                await read_request(reader)
                 await asyncio.sleep(latency)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n")
+                writer.write(http_answer("200 OK"))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from benchmarks.support import fetch_stats, serve_forever, serving_process
+from benchmarks.support import fetch_stats, http_answer, read_request, serve_forever, serving_process
 
 THROTTLED_BODY = b'{"message":"Too Many Requests"}'
 
@@ -71,28 +71,14 @@ def _serve(rate: float, burst: float, latency: float, certificate: str | None, p
     bucket = Bucket(rate, burst)
     counts = Counts()
 
-    def answer(status: str, body: bytes, extra: str = "") -> bytes:
-        return (
-            f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
-        ).encode() + body
-
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                request_line, *header_lines = head.decode("latin-1").split("\r\n")
-                method, path, _ = request_line.split(" ", 2)
-                length = 0
-                for line in header_lines:
-                    name, _, value = line.partition(":")
-                    if name.strip().lower() == "content-length":
-                        length = int(value)
-                if length:
-                    await reader.readexactly(length)
+                method, path, _, _ = await read_request(reader)
                 if path == "/__stats":
-                    writer.write(answer("200 OK", counts.as_json()))
+                    writer.write(http_answer("200 OK", counts.as_json()))
                 elif "/@connections/" not in path:
-                    writer.write(answer("404 Not Found", b'{"message":"Not Found"}'))
+                    writer.write(http_answer("404 Not Found", b'{"message":"Not Found"}'))
                 else:
                     now = time.time()
                     counts.first_request_at = counts.first_request_at or now
@@ -100,14 +86,14 @@ def _serve(rate: float, burst: float, latency: float, certificate: str | None, p
                     if not bucket.take():
                         counts.throttled_per_second[second] += 1
                         extra = "x-amzn-ErrorType: LimitExceededException\r\n"
-                        writer.write(answer("429 Too Many Requests", THROTTLED_BODY, extra))
+                        writer.write(http_answer("429 Too Many Requests", THROTTLED_BODY, extra))
                     else:
                         counts.accepted_per_second[second] += 1
                         await asyncio.sleep(latency)
                         if method == "POST":
                             counts.delivered[unquote(path.rsplit("/@connections/", 1)[1])] += 1
                             counts.last_delivery_at = time.time()
-                        writer.write(answer("200 OK", b""))
+                        writer.write(http_answer("200 OK", b""))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
