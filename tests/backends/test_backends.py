@@ -3,6 +3,8 @@ one used, and the two made for tests (locmem's outbox, boto3's client under moto
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from datetime import timedelta
 
 import boto3
@@ -16,9 +18,18 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from tests.aws_events import API_ID, REGION, STAGE
 from tests.connections_api import BACKENDS
-from websockets_app.backends import Boto3Backend, CurlBackend, LocmemBackend, SendBackend, get_backend, locmem
+from websockets_app.backends import (
+    Boto3Backend,
+    CurlBackend,
+    LocmemBackend,
+    SendBackend,
+    SendOptions,
+    connection_post,
+    get_backend,
+    locmem,
+)
 from websockets_app.backends.loading import load_backend_class
-from websockets_app.backends.outcomes import SENT
+from websockets_app.backends.outcomes import HELD_BACK, SENT, failed
 from websockets_app.exceptions import MessageTooLarge
 from websockets_app.models import WebSocketSession
 from websockets_app.sending.delivery import GONE_REASON, SendResult
@@ -49,17 +60,15 @@ def test_each_answer_means_the_same_whichever_backend_posts(connections_api):
     result = WebSocketSession.objects.all().send_message({"n": 1})
 
     assert result == SendResult(
-        sent=2,
-        gone=["gone="],
-        failed={"throttled=": "LimitExceededException (HTTP 429)", "too-large=": "PayloadTooLargeException (HTTP 413)"},
-    )
-    assert [connections_api.received(c) for c in ("sent=", "throttled-once=", "throttled=")] == [b'{"n":1}'] * 2 + [b""]
+        sent=3, gone=["gone="], failed={"too-large=": "PayloadTooLargeException (HTTP 413)"}
+    )  # throttling, even past SEND_MAX_ATTEMPTS, slows the sender down: no failure
+    assert [connections_api.received(c) for c in ("sent=", "throttled-once=", "throttled=")] == [b'{"n":1}'] * 3
     assert list(WebSocketSession.objects.filter(connected=False).values_list("connection_id", "disconnect_reason")) == [
         ("gone=", GONE_REASON)
     ]
     with pytest.raises(MessageTooLarge):
         WebSocketSession.objects.all().send_message("x" * (128 * 1024 + 1))
-    assert len(connections_api.requests) == 1 + 1 + 2 + 3 + 1  # sent, gone, throttled once, throttled, too large
+    assert len(connections_api.requests) == 1 + 1 + 2 + 4 + 1  # sent, gone, throttled once, throttled, too large
 
 
 def test_the_default_backend_is_libcurls_and_the_setting_chooses_another():
@@ -153,3 +162,29 @@ def test_the_boto3_backend_posts_through_botocore_so_moto_sees_every_post():
             "B1": b'{"type":"news"}',
         }
         assert backend.get_connection(ConnectionId="A1")["ConnectedAt"]
+
+
+def test_with_a_deadline_locmem_retries_throttling_past_max_attempts_at_no_cost_to_the_budget():
+    locmem.reset()
+    locmem.answer("A=", 429, 429, 429, 429, 429)
+    backend = LocmemBackend()
+    options = SendOptions(concurrency=1, connect_timeout=1, read_timeout=1, max_attempts=3, region=REGION)
+    post = connection_post(ENDPOINT, "A=")
+    try:
+        in_time = backend.post_all([post], b"hi", replace(options, deadline=time.monotonic() + 60))
+        locmem.answer("A=", 429)
+        too_late = backend.post_all([post], b"hi", replace(options, deadline=time.monotonic() - 1))
+    finally:
+        locmem.reset()
+    assert in_time == [SENT]
+    assert too_late == [failed("LimitExceededException (HTTP 429)", 5, throttled=True)]
+    assert backend.retries.budget.tokens == backend.retries.budget.capacity
+
+
+def test_past_its_deadline_the_boto3_backend_starts_no_post():
+    options = SendOptions(
+        concurrency=1, connect_timeout=1, read_timeout=1, max_attempts=3, region=REGION, deadline=time.monotonic()
+    )
+    with mock_aws():
+        assert Boto3Backend().post_all([connection_post(ENDPOINT, "A=")], b"hi", options) == [HELD_BACK]
+        assert apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID][REGION].connections == {}

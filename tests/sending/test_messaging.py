@@ -11,7 +11,7 @@ from django.utils import timezone
 from moto.awslambda.models import LambdaBackend
 
 from tests.aws_events import API_ID, REGION, STAGE
-from websockets_app.backends import curl
+from websockets_app.backends import curl, get_backend
 from websockets_app.exceptions import ConnectionNotReady, ManagementApiError, MessageTooLarge
 from websockets_app.models import Broadcast, BroadcastBatch, WebSocketSession
 from websockets_app.sending import connections, delivery
@@ -143,23 +143,27 @@ def test_a_closed_session_is_reported_gone_without_a_request(connections_api):
     assert connections_api.requests == []
 
 
-def test_throttling_is_retried_with_bounded_backoff(connections_api):
+def test_throttling_slows_the_sender_and_the_post_goes_again_without_spending_the_retry_budget(connections_api):
     connections_api.open("A=")
-    connections_api.fail("A=", 429, 429)
+    connections_api.fail("A=", *[429] * 6)  # more than SEND_MAX_ATTEMPTS
+    backend = get_backend()
+
     assert make_session("A=").send_message("hi") == SendResult(sent=1)
     assert connections_api.received("A=") == b"hi"
-    assert len(connections_api.requests) == 3
-    assert len(connections_api.sleeps) == 2
-    assert 0 <= connections_api.sleeps[0] <= 1
-    assert 0 <= connections_api.sleeps[1] <= 2
+    assert len(connections_api.requests) == 7
+    assert connections_api.sleeps == []  # paced by the adaptive rate, not backed off
+    assert backend.budget.tokens == backend.budget.capacity
 
 
-def test_throttling_that_outlasts_the_attempts_is_reported(connections_api):
+def test_throttling_that_outlasts_the_invocation_is_reported(connections_api, monkeypatch):
     connections_api.open("A=")
-    connections_api.fail("A=", 429, 429, 429)
+    connections_api.fail("A=", *[429] * 100_000)
+    monkeypatch.setattr(delivery, "THROTTLED_RETRY_SECONDS", 0.3)  # off Lambda, 25 s
+
     result = make_session("A=").send_message("hi")
+
     assert result == SendResult(failed={"A=": "LimitExceededException (HTTP 429)"})
-    assert len(connections_api.requests) == 3
+    assert connections_api.received("A=") == b""
     assert is_connected("A=")
 
 

@@ -2,8 +2,8 @@
 
 ``base`` says what a backend is; ``curl`` (the default: libcurl, hundreds in flight), ``boto3`` (every post through
 boto3's client: moto, Stubber, X-Ray) and ``locmem`` (an outbox for tests) are the three shipped; ``loading`` builds
-the configured one. ``sigv4`` signs libcurl's posts, ``retries`` decides what is tried again, and ``outcomes`` turns
-whatever AWS answered into one :class:`PostOutcome` per connection.
+the configured one. ``sigv4`` signs libcurl's posts, ``pacing`` decides how fast they start, ``retries`` decides what
+is tried again, and ``outcomes`` turns whatever AWS answered into one :class:`PostOutcome` per connection.
 """
 
 from websockets_app.backends.base import Post, SendBackend, SendOptions, connection_post

@@ -34,17 +34,25 @@ class Post(NamedTuple):
 
 @dataclass(frozen=True)
 class SendOptions:
-    """What one batch is sent with, read from the settings by the caller."""
+    """What one batch is sent with, read from the settings by the caller.
+
+    ``rate_limit``: the most ``@connections`` requests a second this call's posts may start, retries included (this
+    sender's share of the site's ``SEND_RATE_LIMIT``); None: unpaced. Either way a throttled answer slows the sender
+    down (:mod:`~websockets_app.backends.pacing`).
+
+    ``deadline``: a :func:`time.monotonic` instant the posts must be answered by. With one, a throttled post is tried
+    again, paced and without spending the retry budget or ``max_attempts``, until it is sent, gone, refused, or the
+    deadline passes; a post still throttled then (or not yet started) comes back throttled, to be sent later. Other
+    retryable failures keep the budget and ``max_attempts``, but a backoff that would end after the deadline is not
+    waited. Without one, throttled posts are retried under the budget like any other retryable failure.
+    """
 
     concurrency: int
     connect_timeout: float
     read_timeout: float
     max_attempts: int
     region: str
-    # The most @connections requests per second this call's posts may start, retries included (this sender's share
-    # of the site's SEND_RATE_LIMIT); None: unpaced.
     rate_limit: float | None = None
-    # A time.monotonic() instant: a throttled post is retried until it is sent, gone, refused, or this passes.
     deadline: float | None = None
 
 

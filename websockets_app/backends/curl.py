@@ -10,6 +10,11 @@ Everything a user of botocore expects of the way out comes from libcurl: proxies
 (``HTTPS_PROXY``, ``NO_PROXY``), the CA bundle botocore would use (``AWS_CA_BUNDLE``, the config file's
 ``ca_bundle``, else botocore's own), each of a name's addresses tried within the connect timeout, and an answer
 larger than :data:`MAX_ANSWER_BYTES` dropped as it arrives instead of being held.
+
+A throttled answer (429) is backpressure: every attempt, retries included, starts only when the thread's
+:class:`~websockets_app.backends.pacing.AdaptiveRate` allows it, so the sender stays under ``SendOptions.rate_limit``
+and slows down further when API Gateway throttles it; with a deadline, a throttled post waits its turn again instead
+of spending the retry budget.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from typing import Any
 
 from websockets_app.backends import outcomes
 from websockets_app.backends.base import Post, SendBackend, SendOptions, is_header_safe
-from websockets_app.backends.outcomes import CURLE_OPERATION_TIMEDOUT, SENT, PostOutcome
+from websockets_app.backends.outcomes import CURLE_OPERATION_TIMEDOUT, HELD_BACK, SENT, PostOutcome
+from websockets_app.backends.pacing import AdaptiveRate
 from websockets_app.backends.retries import RetryBudget, RetryPolicy
 from websockets_app.backends.sigv4 import Credentials, sign_request
 
@@ -63,7 +69,7 @@ def botocore_ca_bundle(session: Any = None) -> str:
 
 
 class CurlBackend(SendBackend):
-    """Posts through libcurl, hundreds in flight on kept-alive connections, retrying under a budget.
+    """Posts through libcurl, hundreds in flight on kept-alive connections, paced, retrying under a budget.
 
     The keyword arguments are libcurl's own means of pointing elsewhere, for tests and unusual networks:
     ``connect_to`` (``CURLOPT_CONNECT_TO``: "host:port:connect-to-host:connect-to-port"), ``resolve``
@@ -132,7 +138,7 @@ class CurlBackend(SendBackend):
                 )
         if attempts:
             batch.left = len(attempts)
-            self._running(options.concurrency).submit(attempts)
+            self._running(options.concurrency).submit(batch, attempts)
             batch.done.wait()
         return batch.results
 
@@ -208,6 +214,7 @@ class _Batch:
     results: list[PostOutcome]
     left: int = 0
     done: threading.Event = field(default_factory=threading.Event)
+    expired: bool = False
 
 
 @dataclass(eq=False)
@@ -220,6 +227,7 @@ class _Attempt:
     number: int = 1
     retry_cost: int = 0
     started: float = 0.0
+    outcome: PostOutcome | None = None  # the last attempt's, while another is to come
 
 
 class _Handle:
@@ -251,10 +259,18 @@ class _Transfers:
         self._backoff_wait = backoff_wait
         self._fixed_options = fixed_options
         self._inbox: deque[_Attempt] = deque()
+        self._new_batches: list[_Batch] = []
         self._inbox_changed = threading.Condition()
         self._stopping = False
         self._waiting: deque[_Attempt] = deque()
         self._backing_off: list[tuple[float, int, _Attempt]] = []
+        # One pacer for the container's posts, whichever batch they are for: the rate API Gateway allows is the
+        # account's, not a batch's.
+        self._pacer = AdaptiveRate()
+        # When the pacer allows the next start, while the waiting line waits for it (0.0: it does not).
+        self._token_due = 0.0
+        # The batches with a deadline, by deadline: when to settle what of them is still waiting.
+        self._expiries: list[tuple[float, int, _Batch]] = []
         self._in_flight: dict[Any, tuple[_Handle, _Attempt]] = {}
         self._free: list[_Handle] = []
         self._sequence = 0
@@ -267,9 +283,10 @@ class _Transfers:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def submit(self, attempts: list[_Attempt]) -> None:
+    def submit(self, batch: _Batch, attempts: list[_Attempt]) -> None:
         with self._inbox_changed:
             self._inbox.extend(attempts)
+            self._new_batches.append(batch)
             self._inbox_changed.notify()
 
     def stop(self) -> None:
@@ -291,7 +308,7 @@ class _Transfers:
         self._multi.setopt(pycurl.M_MAX_TOTAL_CONNECTIONS, self._limit)
         try:
             while self._take_new_work():
-                self._start_what_may_start()
+                self._start_what_may_start(time.monotonic())
                 if self._in_flight:
                     self._drive()
                 else:
@@ -306,24 +323,62 @@ class _Transfers:
                 return False
             self._waiting.extend(self._inbox)
             self._inbox.clear()
+            batches, self._new_batches = self._new_batches, []
         now = time.monotonic()
+        for batch in batches:
+            # The latest batch's rate limit is the ceiling. On Lambda one batch runs at a time; in the emulator, whose
+            # worker threads share the backend, batches sent together share the latest one's.
+            self._pacer.limit(batch.options.rate_limit, now)
+            if batch.options.deadline is not None:
+                self._sequence += 1
+                heapq.heappush(self._expiries, (batch.options.deadline, self._sequence, batch))
         while self._backing_off and self._backing_off[0][0] <= now:
             self._waiting.append(heapq.heappop(self._backing_off)[2])
+        if self._expiries and self._expiries[0][0] <= now:
+            self._expire(now)
         return True
 
-    def _start_what_may_start(self) -> None:
+    def _expire(self, now: float) -> None:
+        """The batches whose deadline has passed: what of them still waits to start is settled with its last outcome
+        (throttled, or held back by the pacer before its first attempt)."""
+        while self._expiries and self._expiries[0][0] <= now:
+            heapq.heappop(self._expiries)[2].expired = True
+        waiting: deque[_Attempt] = deque()
+        for attempt in self._waiting:
+            if attempt.batch.expired:
+                self._settle(attempt, attempt.outcome or HELD_BACK)
+            else:
+                waiting.append(attempt)
+        self._waiting = waiting
+
+    def _start_what_may_start(self, now: float) -> None:
+        """Start what waits, as far as the connection limit and the pacer allow."""
+        self._token_due = 0.0
         while self._waiting and len(self._in_flight) < self._limit:
+            wait = self._pacer.take(now)
+            if wait:
+                self._token_due = now + wait
+                return
             attempt = self._waiting.popleft()
             handle = self._free.pop() if self._free else self._new_handle()
             try:
                 self._start(handle, attempt)
             except Exception as error:  # one post that cannot be made never stops the others
                 self._free.append(handle)
-                self._finish(attempt, outcomes.failed(f"{type(error).__name__}: {error}"))
+                self._finish(attempt, outcomes.failed(f"{type(error).__name__}: {error}"), now)
+
+    def _next_due(self) -> float:
+        """When the thread has something to do that no socket will wake it for: a token for what waits, a deadline
+        for what waits, a backoff's end (``math.inf``: none)."""
+        due = self._backing_off[0][0] if self._backing_off else math.inf
+        if self._waiting:
+            due = min(due, self._token_due or math.inf, self._expiries[0][0] if self._expiries else math.inf)
+        return due
 
     def _wait_for_work(self) -> None:
-        """Nothing in flight: sleep until a batch comes in or a backoff ends."""
-        timeout = max(0.0, self._backing_off[0][0] - time.monotonic()) if self._backing_off else None
+        """Nothing in flight: sleep until a batch comes in, or the next thing falls due."""
+        due = self._next_due()
+        timeout = None if due == math.inf else max(0.0, due - time.monotonic())
         with self._inbox_changed:
             if not self._inbox and not self._stopping:
                 self._inbox_changed.wait(timeout)
@@ -333,19 +388,21 @@ class _Transfers:
 
         while self._multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
             pass
-        self._collect()
-        self._time_out_unanswered()
-        if self._in_flight and not (self._waiting and len(self._in_flight) < self._limit):
+        now = time.monotonic()
+        self._collect(now)
+        self._time_out_unanswered(now)
+        may_start = self._waiting and len(self._in_flight) < self._limit and self._token_due <= now
+        if self._in_flight and not may_start:
             curl_timeout = self._multi.timeout() / 1000
             wait = BUSY_WAIT_SECONDS if curl_timeout < 0 else min(curl_timeout, BUSY_WAIT_SECONDS)
+            wait = min(wait, self._next_due() - now)
             if wait > 0:
                 self._multi.select(wait)
 
-    def _time_out_unanswered(self) -> None:
+    def _time_out_unanswered(self, now: float) -> None:
         """End the attempts whose request went out more than their read timeout ago with no whole answer since."""
         import pycurl
 
-        now = time.monotonic()
         while self._deadlines and self._deadlines[0][0] <= now:
             _, _, curl, attempt = heapq.heappop(self._deadlines)
             if self._in_flight.get(curl, (None, None))[1] is not attempt:
@@ -354,9 +411,8 @@ class _Transfers:
             read_timeout = attempt.batch.options.read_timeout
             if connected_after and now >= attempt.started + connected_after + read_timeout:
                 self._release(curl)
-                self._finish(
-                    attempt, outcomes.from_curl_error(CURLE_OPERATION_TIMEDOUT, "", attempt.post.url, connected=True)
-                )
+                timed_out = outcomes.from_curl_error(CURLE_OPERATION_TIMEDOUT, "", attempt.post.url, connected=True)
+                self._finish(attempt, timed_out, now)
                 continue
             # Still connecting (the connect timeout is libcurl's), or connected later than it started.
             check_at = attempt.started + connected_after + read_timeout if connected_after else now + read_timeout
@@ -412,7 +468,7 @@ class _Transfers:
         handle.curl.setopt(pycurl.WRITEFUNCTION, handle.body.append)
         return handle
 
-    def _collect(self) -> None:
+    def _collect(self, now: float) -> None:
         import pycurl
 
         while True:
@@ -421,15 +477,15 @@ class _Transfers:
                 handle, attempt = self._release(curl)
                 status = curl.getinfo(pycurl.RESPONSE_CODE)
                 if status < 300:
-                    self._finish(attempt, SENT)
+                    self._finish(attempt, SENT, now)
                 else:
-                    self._finish(
-                        attempt, outcomes.from_http_answer(status, _error_type(handle.headers), b"".join(handle.body))
-                    )
+                    answer = outcomes.from_http_answer(status, _error_type(handle.headers), b"".join(handle.body))
+                    self._finish(attempt, answer, now)
             for curl, code, message in errors:
                 _, attempt = self._release(curl)
                 connected = curl.getinfo(pycurl.REQUEST_SIZE) > 0
-                self._finish(attempt, outcomes.from_curl_error(code, message, attempt.post.url, connected=connected))
+                error = outcomes.from_curl_error(code, message, attempt.post.url, connected=connected)
+                self._finish(attempt, error, now)
             if not queued:
                 return
 
@@ -439,20 +495,37 @@ class _Transfers:
         self._free.append(handle)
         return handle, attempt
 
-    def _finish(self, attempt: _Attempt, outcome: PostOutcome) -> None:
-        """The attempt's outcome: the post's, or a retry after a backoff (the one retry path)."""
-        batch = attempt.batch
+    def _finish(self, attempt: _Attempt, outcome: PostOutcome, now: float) -> None:
+        """The attempt's outcome: the post's, or another attempt (the one retry path)."""
         if outcome is SENT:
             self._retries.succeeded(attempt.retry_cost)
-        else:
-            delay = self._retries.delay(outcome, attempt.number, batch.options.max_attempts)
+            self._pacer.succeeded(now)
+        elif outcome.retry_cost:
+            options = attempt.batch.options
+            if outcome.throttled:
+                self._pacer.throttled(attempt.started, now)
+                if options.deadline is not None:
+                    if now < options.deadline:
+                        # Backpressure, not a failure: back in line, to start when the slower pace allows.
+                        attempt.outcome = outcome
+                        self._waiting.append(attempt)
+                        return
+                    self._settle(attempt, outcome)
+                    return
+            within = None if options.deadline is None else options.deadline - now
+            delay = self._retries.delay(outcome, attempt.number, options.max_attempts, within)
             if delay is not None:
                 attempt.number += 1
                 attempt.retry_cost = outcome.retry_cost
+                attempt.outcome = outcome
                 self._sequence += 1
-                due = time.monotonic() + self._backoff_wait(delay)
-                heapq.heappush(self._backing_off, (due, self._sequence, attempt))
+                heapq.heappush(self._backing_off, (now + self._backoff_wait(delay), self._sequence, attempt))
                 return
+        self._settle(attempt, outcome)
+
+    def _settle(self, attempt: _Attempt, outcome: PostOutcome) -> None:
+        """``outcome`` is the post's: the batch is done when it was the last one to come."""
+        batch = attempt.batch
         batch.results[attempt.index] = outcome
         batch.left -= 1
         if not batch.left:

@@ -4,12 +4,14 @@ For tests, as Django's locmem email backend and ``django.core.mail.outbox``: a t
 ``outbox`` and scripts what API Gateway would answer with :func:`answer`, so code that handles gone connections
 (410), throttling (429) or a refused message (413) is tested without a network. Scripted failures are retried under
 the same rules as the libcurl backend's (without waiting), so a broadcast's ``SendResult`` is what it would be on
-AWS.
+AWS (with a deadline, a throttled post is tried again until it is sent or the deadline passes, as the libcurl
+backend does).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -78,6 +80,10 @@ class LocmemBackend(SendBackend):
             outcome = self.attempt(post, payload)
             if outcome is SENT:
                 self.retries.succeeded(retry_cost)
+                return outcome
+            if outcome.throttled and options.deadline is not None:
+                if time.monotonic() < options.deadline:
+                    continue  # with a deadline, throttling is retried until it passes, at no cost to the budget
                 return outcome
             if self.retries.delay(outcome, attempt, options.max_attempts) is None:
                 return outcome

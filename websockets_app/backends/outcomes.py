@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 __all__ = (
     "GONE",
+    "HELD_BACK",
     "SENT",
     "PostOutcome",
     "failed",
@@ -87,6 +88,10 @@ GONE = PostOutcome("gone")
 def failed(reason: str, retry_cost: int = 0, *, throttled: bool = False) -> PostOutcome:
     """A failure with its reason (AWS's error code and HTTP status, as botocore names them)."""
     return PostOutcome("failed", reason, retry_cost, throttled)
+
+
+# A post the send rate held back until its deadline passed: not sent, and to be sent later, as a throttled one is.
+HELD_BACK = failed("RateLimited: held back by the send rate until the deadline", THROTTLING_RETRY_COST, throttled=True)
 
 
 def from_botocore(error: Exception) -> PostOutcome:

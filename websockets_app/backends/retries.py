@@ -46,19 +46,23 @@ class RetryBudget:
 class RetryPolicy:
     """The one place a failed attempt becomes "try again in so many seconds" or "that is the outcome".
 
-    Throttling (``outcome.throttled``) is retried here like a 5xx, under the budget; this is where an adaptive rate
-    would slow the sender instead.
+    Without a deadline, throttling (``outcome.throttled``) is retried here like a 5xx, under the budget (the
+    sender's adaptive rate paces the retries); with one, the backends retry it without asking (``SendOptions``).
     """
 
     def __init__(self, budget: RetryBudget | None = None) -> None:
         self.budget = budget or RetryBudget()
 
-    def delay(self, outcome: PostOutcome, attempt: int, max_attempts: int) -> float | None:
-        """Seconds to wait before attempt ``attempt + 1`` after ``outcome``; None when ``outcome`` is final."""
-        if not outcome.retry_cost or attempt >= max_attempts or not self.budget.take(outcome.retry_cost):
+    def delay(self, outcome: PostOutcome, attempt: int, max_attempts: int, within: float | None = None) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1`` after ``outcome``; None when ``outcome`` is final, or when
+        the wait would last longer than ``within`` seconds (a deadline's): then it costs the budget nothing."""
+        if not outcome.retry_cost or attempt >= max_attempts:
             return None
         ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** (attempt - 1))
-        return random.random() * ceiling  # noqa: S311  (jitter, not a secret)
+        delay = random.random() * ceiling  # noqa: S311  (jitter, not a secret)
+        if (within is not None and delay > within) or not self.budget.take(outcome.retry_cost):
+            return None
+        return delay
 
     def succeeded(self, retry_cost: int) -> None:
         """A post went through: what its retries cost comes back, or a little for a first-attempt success."""
