@@ -231,6 +231,23 @@ class TestResuming:
             "state": "finished",
         }
 
+    def test_a_continuation_zappa_cannot_queue_is_recorded_failed_for_what_was_left_only(
+        self, connections_api, seven_open, on_lambda, monkeypatch
+    ):
+        broadcast_hi()
+        [event] = on_lambda
+
+        def refuse(self, *args):
+            raise RuntimeError("no invoke permission")
+
+        monkeypatch.setattr(LambdaBackend, "invoke", refuse)
+        first = deliver(event, LambdaContext(30_000, 30_000, 1_000), monkeypatch)
+
+        assert (first["sent"], list(first["failed"])) == (2, ["c6="])
+        assert first["failed"]["c6="].startswith("Batch not queued: ")
+        counts = row(first["broadcast"])
+        assert (counts["targets"], counts["sent"], counts["failed"], counts["state"]) == (7, 6, 1, "finished")
+
     def test_a_duplicate_delivery_sends_nothing_while_the_first_holds_the_batch(
         self, connections_api, seven_open, on_lambda, monkeypatch
     ):

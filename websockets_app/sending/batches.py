@@ -104,26 +104,31 @@ def _record_batch(broadcast: Broadcast, keys: Sequence[int]) -> tuple[uuid.UUID,
     return batch.id, len(keys)
 
 
-def _queue(batch_id: uuid.UUID, size: int) -> SendResult:
-    """Hand a batch to Zappa's asynchronous task: queued on Lambda, sent inline elsewhere."""
+def _queue(batch_id: uuid.UUID, size: int, pending: list[int] | None = None) -> SendResult:
+    """Hand a batch of ``size`` connections to Zappa's asynchronous task: queued on Lambda, sent inline elsewhere.
+
+    ``pending``: the keys a continuation has left (None: all of the batch's)."""
     try:
         outcome = send_batch(batch_id=str(batch_id))
     except Exception as error:
         logger.exception("send_message: could not queue batch %s", batch_id)
-        return _fail_unqueued(batch_id, f"Batch not queued: {error}")
+        return _fail_unqueued(batch_id, pending, f"Batch not queued: {error}")
     if isinstance(outcome, dict):
         return SendResult.from_dict(outcome)
     return SendResult(queued=size)
 
 
-def _fail_unqueued(batch_id: uuid.UUID, reason: str) -> SendResult:
-    """A batch Zappa refused is recorded failed whole, so its broadcast still finishes and says why."""
-    batch = BroadcastBatch.objects.select_related("broadcast").get(id=batch_id)
-    connection_ids = dict(WebSocketSession.objects.filter(pk__in=_split(batch.keys)).values_list("pk", "connection_id"))
-    failed = dict.fromkeys(connection_ids.values(), reason)
-    _record(batch, through=max(_split(batch.keys), default=0), retry=[], result=SendResult(failed=failed), skipped=0)
+def _fail_unqueued(batch_id: uuid.UUID, pending: list[int] | None, reason: str) -> SendResult:
+    """What a batch Zappa refused had left is recorded failed, so its broadcast still finishes and says why."""
+    batch = BroadcastBatch.objects.get(id=batch_id)
+    if pending is None:
+        pending = _split(batch.keys)
+    connection_ids = WebSocketSession.objects.filter(pk__in=pending).values_list("connection_id", flat=True)
+    failed = SendResult(failed=dict.fromkeys(connection_ids, reason), broadcast=batch.broadcast_id)
+    through = max([batch.reached_through, *_split(batch.keys)])
+    _record(batch, through=through, retry=[], result=failed, skipped=len(pending) - len(failed.failed))
     _finish(batch)
-    return SendResult(failed=failed, broadcast=batch.broadcast_id)
+    return failed
 
 
 def _send_resumable(batch_id: uuid.UUID) -> SendResult:
@@ -150,7 +155,7 @@ def _send_claimed(batch: BroadcastBatch) -> SendResult:
         left = remaining_seconds()
         if left is not None and left < TIME_MARGIN_SECONDS + longest_chunk:
             _release(batch.id)  # the continuation must be able to claim it
-            return result.merge(_queue(batch.id, len(todo)))
+            return result.merge(_queue(batch.id, len(todo), todo))
         until_deadline = (broadcast.deadline - timezone.now()).total_seconds()
         if until_deadline <= 0:
             _record_deadline(batch, todo, result)
