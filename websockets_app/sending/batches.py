@@ -17,6 +17,7 @@ its share of ``SEND_RATE_LIMIT``: the limit over the batches sending at that mom
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -121,12 +122,7 @@ def _queue(batch_id: uuid.UUID, size: int, pending: list[int] | None = None) -> 
 def _fail_unqueued(batch_id: uuid.UUID, pending: list[int] | None, reason: str) -> SendResult:
     """What a batch Zappa refused had left is recorded failed, so its broadcast still finishes and says why."""
     batch = BroadcastBatch.objects.get(id=batch_id)
-    if pending is None:
-        pending = _split(batch.keys)
-    connection_ids = WebSocketSession.objects.filter(pk__in=pending).values_list("connection_id", flat=True)
-    failed = SendResult(failed=dict.fromkeys(connection_ids, reason), broadcast=batch.broadcast_id)
-    through = max([batch.reached_through, *_split(batch.keys)])
-    _record(batch, through=through, retry=[], result=failed, skipped=len(pending) - len(failed.failed))
+    failed = _record_unsent(batch, _split(batch.keys) if pending is None else pending, reason)
     _finish(batch)
     return failed
 
@@ -146,8 +142,7 @@ def _send_claimed(batch: BroadcastBatch) -> SendResult:
     if broadcast is None:  # a row of an earlier version's batch: nothing to send from it
         return SendResult()
     payload = bytes(broadcast.payload)
-    retry = _split(batch.retry_keys)
-    todo = retry + [key for key in _split(batch.keys) if key > batch.reached_through]
+    todo = _split(batch.retry_keys) + [key for key in _split(batch.keys) if key > batch.reached_through]
     through = batch.reached_through
     result = SendResult(broadcast=broadcast.id)
     longest_chunk = 0.0
@@ -158,19 +153,19 @@ def _send_claimed(batch: BroadcastBatch) -> SendResult:
             return result.merge(_queue(batch.id, len(todo), todo))
         until_deadline = (broadcast.deadline - timezone.now()).total_seconds()
         if until_deadline <= 0:
-            _record_deadline(batch, todo, result)
+            result.merge(_record_unsent(batch, todo, DEADLINE_REASON))
             break
         chunk, todo = todo[:CHECKPOINT_KEYS], todo[CHECKPOINT_KEYS:]
         began = time.monotonic()
         posting_for = until_deadline if left is None else min(until_deadline, left - DEADLINE_MARGIN_SECONDS)
         options = send_options(rate_limit=_rate_share(broadcast), deadline=began + posting_for)
-        posted = set(chunk)
-        retry = [key for key in retry if key not in posted]
         through = max(through, chunk[-1])
+        # What is left to post at or below ``through`` (the rest of the earlier throttled keys: they come first) is
+        # to be retried, with what this chunk leaves throttled.
+        retry = list(itertools.takewhile(through.__ge__, todo))
         throttled: list[int] = []
         record = partial(_record_chunk, batch, chunk, through, retry, throttled)
         result.merge(deliver_to_pks(chunk, payload, options=options, throttled=throttled, on_posted=record))
-        retry += throttled
         todo = throttled + todo  # posted again first: throttled only when the chunk's deadline came
         longest_chunk = max(longest_chunk, time.monotonic() - began)
     _finish(batch)
@@ -237,15 +232,16 @@ def _record(batch: BroadcastBatch, *, through: int, retry: list[int], result: Se
                 broadcast.save(update_fields=["failures"])
 
 
-def _record_deadline(batch: BroadcastBatch, keys: list[int], result: SendResult) -> None:
-    """The broadcast's deadline has passed: what is left of the batch is recorded failed, and not sent."""
+def _record_unsent(batch: BroadcastBatch, keys: list[int], reason: str) -> SendResult:
+    """``keys``, the batch's last, will not be posted to: the connected ones are recorded failed with ``reason``
+    (closed ones gone), and the batch has nothing left."""
     connection_ids = WebSocketSession.objects.filter(pk__in=keys, connected=True).values_list(
         "connection_id", flat=True
     )
-    missed = SendResult(failed=dict.fromkeys(connection_ids, DEADLINE_REASON))
-    through = max([batch.reached_through, *keys])
-    _record(batch, through=through, retry=[], result=missed, skipped=len(keys) - len(missed.failed))
-    result.merge(missed)
+    unsent = SendResult(failed=dict.fromkeys(connection_ids, reason), broadcast=batch.broadcast_id)
+    through = max([batch.reached_through, *_split(batch.keys)])
+    _record(batch, through=through, retry=[], result=unsent, skipped=len(keys) - len(unsent.failed))
+    return unsent
 
 
 def _finish(batch: BroadcastBatch) -> None:
