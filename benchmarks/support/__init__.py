@@ -114,7 +114,8 @@ def verdict(ratio: float, goal: float) -> str:
     return f"{ratio:.2f}x (goal <= {goal}x: {'met' if ratio <= goal else 'NOT met'})"
 
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+# A stand-in service's answer to one request (method, path, headers with lower-case names, body): the answer's bytes.
+Answerer = Callable[[str, str, dict[str, str], bytes], Awaitable[bytes]]
 
 
 @contextmanager
@@ -133,14 +134,25 @@ def serving_process(target: Callable[..., None], *args: Any) -> Iterator[int]:
 
 
 def serve_forever(
-    handle: Handler,
+    answer: Answerer,
     port_sink: Any,
     *,
     certificate: str | None = None,
     on_port: Callable[[int], None] | None = None,
 ) -> None:
-    """Serve ``handle`` on 127.0.0.1 (over TLS with ``certificate``, a PEM of key and chain) on uvloop when it is
-    installed; the port goes to ``on_port``, then to ``port_sink``."""
+    """Serve HTTP/1.1 with kept-alive connections on 127.0.0.1 (over TLS with ``certificate``, a PEM of key and
+    chain), each request answered by ``answer``, on uvloop when it is installed; the port goes to ``on_port``, then to
+    ``port_sink``."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                writer.write(await answer(*await read_request(reader)))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
 
     async def main() -> None:
         context = None

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.support import fetch_stats, http_answer, read_request, serve_forever, serving_process
+from benchmarks.support import fetch_stats, http_answer, serve_forever, serving_process
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_MARK = "@@INVOCATION-RESULT@@ "
@@ -159,34 +159,23 @@ def _serve(
     service = _Service(env, timeout_seconds, retry_delays, cap, discard)
     running: set[asyncio.Task[None]] = set()
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                method, path, headers, body = await read_request(reader)
-                if method == "GET" and path == "/__stats":
-                    status, content = "200 OK", service.stats()
-                elif method == "POST" and path.endswith("/invocations"):
-                    if headers.get("x-amz-invocation-type") != "Event":
-                        status, content = "400 Bad Request", b'{"message":"only Event invocations here"}'
-                    else:
-                        task = asyncio.create_task(service.invoke(body.decode()))
-                        running.add(task)
-                        task.add_done_callback(running.discard)
-                        status, content = "202 Accepted", b""
-                else:
-                    status, content = "404 Not Found", b'{"message":"Not Found"}'
-                writer.write(http_answer(status, content))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    async def answer(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+        if method == "GET" and path == "/__stats":
+            return http_answer("200 OK", service.stats())
+        if method != "POST" or not path.endswith("/invocations"):
+            return http_answer("404 Not Found", b'{"message":"Not Found"}')
+        if headers.get("x-amz-invocation-type") != "Event":
+            return http_answer("400 Bad Request", b'{"message":"only Event invocations here"}')
+        task = asyncio.create_task(service.invoke(body.decode()))
+        running.add(task)
+        task.add_done_callback(running.discard)
+        return http_answer("202 Accepted")
 
     def on_port(port: int) -> None:
         # What the containers invoke (a batch's continuation) lands here too.
         env["AWS_ENDPOINT_URL_LAMBDA"] = f"http://127.0.0.1:{port}"
 
-    serve_forever(handle, port_sink, on_port=on_port)
+    serve_forever(answer, port_sink, on_port=on_port)
 
 
 @contextmanager

@@ -12,23 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.support import http_answer, read_request, serve_forever, serving_process
+from benchmarks.support import http_answer, serve_forever, serving_process
 
 
 def _serve(latency: float, certificate: str | None, port_sink: Any) -> None:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                await read_request(reader)
-                await asyncio.sleep(latency)
-                writer.write(http_answer("200 OK"))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    async def answer(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+        await asyncio.sleep(latency)
+        return http_answer("200 OK")
 
-    serve_forever(handle, port_sink, certificate=certificate)
+    serve_forever(answer, port_sink, certificate=certificate)
 
 
 @contextmanager

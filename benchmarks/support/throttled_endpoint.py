@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from benchmarks.support import fetch_stats, http_answer, read_request, serve_forever, serving_process
+from benchmarks.support import fetch_stats, http_answer, serve_forever, serving_process
 
 THROTTLED_BODY = b'{"message":"Too Many Requests"}'
 
@@ -71,36 +71,26 @@ def _serve(rate: float, burst: float, latency: float, certificate: str | None, p
     bucket = Bucket(rate, burst)
     counts = Counts()
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                method, path, _, _ = await read_request(reader)
-                if path == "/__stats":
-                    writer.write(http_answer("200 OK", counts.as_json()))
-                elif "/@connections/" not in path:
-                    writer.write(http_answer("404 Not Found", b'{"message":"Not Found"}'))
-                else:
-                    now = time.time()
-                    counts.first_request_at = counts.first_request_at or now
-                    second = int(now - counts.first_request_at)
-                    if not bucket.take():
-                        counts.throttled_per_second[second] += 1
-                        extra = "x-amzn-ErrorType: LimitExceededException\r\n"
-                        writer.write(http_answer("429 Too Many Requests", THROTTLED_BODY, extra))
-                    else:
-                        counts.accepted_per_second[second] += 1
-                        await asyncio.sleep(latency)
-                        if method == "POST":
-                            counts.delivered[unquote(path.rsplit("/@connections/", 1)[1])] += 1
-                            counts.last_delivery_at = time.time()
-                        writer.write(http_answer("200 OK", b""))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    async def answer(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+        if path == "/__stats":
+            return http_answer("200 OK", counts.as_json())
+        if "/@connections/" not in path:
+            return http_answer("404 Not Found", b'{"message":"Not Found"}')
+        now = time.time()
+        counts.first_request_at = counts.first_request_at or now
+        second = int(now - counts.first_request_at)
+        if not bucket.take():
+            counts.throttled_per_second[second] += 1
+            extra = "x-amzn-ErrorType: LimitExceededException\r\n"
+            return http_answer("429 Too Many Requests", THROTTLED_BODY, extra)
+        counts.accepted_per_second[second] += 1
+        await asyncio.sleep(latency)
+        if method == "POST":
+            counts.delivered[unquote(path.rsplit("/@connections/", 1)[1])] += 1
+            counts.last_delivery_at = time.time()
+        return http_answer("200 OK", b"")
 
-    serve_forever(handle, port_sink, certificate=certificate)
+    serve_forever(answer, port_sink, certificate=certificate)
 
 
 @contextmanager
