@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.aws_events import API_ID, REGION, STAGE
 from websockets_app.backends.base import connection_post
-from websockets_app.backends.sigv4 import Credentials, sign_request
+from websockets_app.backends.sigv4 import Credentials, RequestSigner, sign_request
 from websockets_app.models import WebSocketSession
 
 ENDPOINTS = [
@@ -56,6 +56,29 @@ def test_the_signature_is_botocores_across_the_utc_date_change(monkeypatch, toke
         )
         assert ours == botocore_headers(post.url, body, credentials, now, monkeypatch)
         assert ours["X-Amz-Date"] == now.strftime("%Y%m%dT%H%M%SZ")
+
+
+@pytest.mark.parametrize("token", [None, "IQoJb3JpZ2luX2VjEHQaCWV1LXdlc3QtMSJIMEYCIQ=="])
+def test_one_signer_signs_a_batch_as_botocore_signs_each_request(monkeypatch, token):
+    """A batch's signer puts together what its requests share once a second: each signature is still botocore's,
+    within a second, at the next one, and across the UTC date change."""
+    credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
+    body = b'{"type":"news"}'
+    first = connection_post(ENDPOINTS[0], "L0SM9cOFvHcCIhw=")
+    signer = RequestSigner(
+        host=first.host, payload_sha256=hashlib.sha256(body).hexdigest(), credentials=credentials, region=REGION
+    )
+    requests = [
+        (BEFORE_MIDNIGHT, first),
+        (BEFORE_MIDNIGHT + timedelta(microseconds=999_999), connection_post(ENDPOINTS[0], "a/b+c d~e")),
+        (AFTER_MIDNIGHT - timedelta(seconds=1), first),
+        (AFTER_MIDNIGHT, connection_post(ENDPOINTS[0], "A=")),
+    ]
+    for now, post in requests:
+        lines = signer.header_lines(post.path, now.timestamp())
+        expected = {"Host": post.host, **botocore_headers(post.url, body, credentials, now, monkeypatch)}
+        assert dict(line.split(": ", 1) for line in lines) == expected, now
+        assert len(lines) == len(expected)  # no header twice
 
 
 # What a path may hold unencoded and still be one path to botocore's URL parsing ("." would make dot segments,

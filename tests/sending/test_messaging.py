@@ -191,14 +191,14 @@ def test_one_failing_connection_never_stops_the_others(connections_api, monkeypa
     for connection_id in ("A=", "B=", "C=", "D=", "E="):
         make_session(connection_id)
     make_session("F=", api_id="", stage="")
-    real_sign = curl.sign_request
+    real_sign = curl.RequestSigner.header_lines
 
-    def explode(**request):
-        if request["path"].endswith("/D%3D"):
+    def explode(signer, path, now):
+        if path.endswith("/D%3D"):
             raise RuntimeError("boom")
-        return real_sign(**request)
+        return real_sign(signer, path, now)
 
-    monkeypatch.setattr(curl, "sign_request", explode)
+    monkeypatch.setattr(curl.RequestSigner, "header_lines", explode)
     result = WebSocketSession.objects.all().send_message("hi")
     assert result == SendResult(
         sent=2,

@@ -29,7 +29,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from websockets_app.backends import outcomes
@@ -37,7 +36,7 @@ from websockets_app.backends.base import Post, SendBackend, SendOptions, is_head
 from websockets_app.backends.outcomes import CURLE_OPERATION_TIMEDOUT, HELD_BACK, SENT, PostOutcome
 from websockets_app.backends.pacing import AdaptiveRate
 from websockets_app.backends.retries import RetryBudget, RetryPolicy
-from websockets_app.backends.sigv4 import Credentials, sign_request
+from websockets_app.backends.sigv4 import Credentials, RequestSigner
 
 __all__ = ("MAX_ANSWER_BYTES", "CurlBackend", "botocore_ca_bundle")
 
@@ -215,6 +214,15 @@ class _Batch:
     left: int = 0
     done: threading.Event = field(default_factory=threading.Event)
     expired: bool = False
+    # By Host: a batch's posts go to one endpoint, or a few.
+    signers: dict[str, RequestSigner] = field(default_factory=dict)
+
+    def signer(self, host: str) -> RequestSigner:
+        """What signs this batch's posts to ``host`` (made on its first post there, in the sender's thread)."""
+        signer = self.signers[host] = RequestSigner(
+            host=host, payload_sha256=self.payload_sha256, credentials=self.credentials, region=self.options.region
+        )
+        return signer
 
 
 @dataclass(eq=False)
@@ -423,20 +431,11 @@ class _Transfers:
         import pycurl
 
         curl, batch, post = handle.curl, attempt.batch, attempt.post
-        signed = sign_request(
-            method="POST",
-            host=post.host,
-            path=post.path,
-            payload_sha256=batch.payload_sha256,
-            credentials=batch.credentials,
-            region=batch.options.region,
-            now=datetime.now(UTC),
-        )
+        signer = batch.signers.get(post.host) or batch.signer(post.host)
+        headers = signer.header_lines(post.path, time.time())
+        headers.extend(UNSIGNED_DEFAULTS)
         curl.setopt(pycurl.URL, post.url)
-        curl.setopt(
-            pycurl.HTTPHEADER,
-            [f"Host: {post.host}", *(f"{name}: {value}" for name, value in signed.items()), *UNSIGNED_DEFAULTS],
-        )
+        curl.setopt(pycurl.HTTPHEADER, headers)
         if handle.payload is not batch.payload:
             curl.setopt(pycurl.POSTFIELDS, batch.payload)
             handle.payload = batch.payload
