@@ -409,6 +409,27 @@ def test_a_410_after_the_connect_window_closes_the_row(connections_api):
     assert not is_connected("settled=")
 
 
+def test_the_connect_window_is_judged_from_when_the_send_began(connections_api, monkeypatch):
+    """A post that reaches API Gateway 5 s into a send, to a row connected 28 s before the send began: its $connect
+    may still have been running when it was posted, so its 410 leaves the row open."""
+    began = timezone.now()
+    clock = [began]
+    monkeypatch.setattr(timezone, "now", lambda: clock[0])
+    make_session("late=", connected_at=began - timedelta(seconds=28))
+    answer = connections_api.answer
+
+    def answer_later(method, url, body):
+        clock[0] = began + timedelta(seconds=5)
+        return answer(method, url, body)
+
+    monkeypatch.setattr(connections_api, "answer", answer_later)
+
+    result = WebSocketSession.objects.all().send_message("hi")
+
+    assert result == SendResult(failed={"late=": delivery.MAYBE_CONNECTING_REASON})
+    assert is_connected("late=")
+
+
 def test_close_and_info_without_an_api_say_so(connections_api):
     session = make_session("lost=", api_id="", stage="")
 

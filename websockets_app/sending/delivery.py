@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from websockets_app import aws_limits
@@ -35,7 +36,6 @@ __all__ = (
     "MAX_MESSAGE_BYTES",
     "NOT_READY_REASON",
     "NO_API_REASON",
-    "TARGET_FIELDS",
     "SendResult",
     "Target",
     "connecting",
@@ -44,6 +44,8 @@ __all__ = (
     "deliver_to_pks",
     "prepare_payload",
     "send_options",
+    "session_target",
+    "target_rows",
 )
 
 logger = logging.getLogger(__name__)
@@ -71,10 +73,37 @@ class Target(NamedTuple):
     connection_id: str
     api_id: str
     stage: str
-    connected_at: datetime
+    # Connected less than $connect's integration timeout before the send began: a 410 may then mean that its
+    # $connect has not been answered yet, not that it is gone.
+    maybe_connecting: bool
 
 
-TARGET_FIELDS = ("pk", "connection_id", "api_id", "stage", "connected_at")
+def target_rows(queryset: QuerySet[WebSocketSession]) -> QuerySet[WebSocketSession, tuple[int, str, str, str, bool]]:
+    """The rows of ``queryset`` as :class:`Target` fields. The database judges the ``$connect`` window: converting
+    every row's ``connected_at`` in Python cost more than reading the rest of the row."""
+    maybe_connecting = ExpressionWrapper(Q(connected_at__gt=_connect_window_start()), output_field=BooleanField())
+    return queryset.annotate(ws_maybe_connecting=maybe_connecting).values_list(
+        "pk", "connection_id", "api_id", "stage", "ws_maybe_connecting"
+    )
+
+
+def session_target(session: WebSocketSession) -> Target:
+    """One loaded row as a :class:`Target`."""
+    return Target(
+        session.pk,
+        session.connection_id,
+        session.api_id,
+        session.stage,
+        session.connected_at > _connect_window_start(),
+    )
+
+
+def _connect_window_start() -> datetime:
+    """A row connected after this may belong to a connection whose ``$connect`` is still running.
+
+    It is taken before the posts, so the window covers every moment a post is made: API Gateway answers 410 until
+    ``$connect`` is answered, and the row is committed before that."""
+    return timezone.now() - aws_limits.INTEGRATION_TIMEOUT
 
 
 @dataclass
@@ -144,7 +173,7 @@ def deliver_to_pks(
     throttled: list[int] | None = None,
 ) -> SendResult:
     """Send to these rows (those closed meanwhile are skipped): a batch of a broadcast, or a part of one."""
-    rows = WebSocketSession.objects.filter(pk__in=session_pks, connected=True).values_list(*TARGET_FIELDS)
+    rows = target_rows(WebSocketSession.objects.filter(pk__in=session_pks, connected=True))
     return deliver([Target(*row) for row in rows], payload, options=options, on_posted=on_posted, throttled=throttled)
 
 
@@ -202,13 +231,11 @@ def deliver(
             posts.append(connection_post(endpoint, target.connection_id))
     outcomes: list[PostOutcome] = get_backend().post_all(posts, payload, options or send_options()) if posts else []
     gone_pks = []
-    # API Gateway answers 410 until $connect is answered, and the row is committed before that: such a row may
-    # belong to a connection about to open, so it is not closed.
-    connecting_since = timezone.now() - aws_limits.INTEGRATION_TIMEOUT
     for target, outcome in zip(ready, outcomes, strict=True):
         if outcome.status == "sent":
             result.sent += 1
-        elif outcome.status == "gone" and target.connected_at > connecting_since:
+        elif outcome.status == "gone" and target.maybe_connecting:
+            # A row of a connection about to open, maybe: it is not closed.
             result.failed[target.connection_id] = MAYBE_CONNECTING_REASON
         elif outcome.status == "gone":
             result.gone.append(target.connection_id)

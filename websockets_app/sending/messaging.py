@@ -14,12 +14,13 @@ from websockets_app.exceptions import ConnectionNotReady
 from websockets_app.models import WebSocketSession
 from websockets_app.sending.capacity import messages_per_invocation
 from websockets_app.sending.delivery import (
-    TARGET_FIELDS,
     SendResult,
     Target,
     connecting_id,
     deliver,
     prepare_payload,
+    session_target,
+    target_rows,
 )
 
 if TYPE_CHECKING:
@@ -35,8 +36,7 @@ def send_to_session(session: WebSocketSession, data: Any) -> SendResult:
         raise ConnectionNotReady(session.connection_id)
     if not session.connected:
         return SendResult(gone=[session.connection_id])
-    target = Target(session.pk, session.connection_id, session.api_id, session.stage, session.connected_at)
-    result = deliver([target], payload)
+    result = deliver([session_target(session)], payload)
     if result.gone:
         session.connected = False
     return result
@@ -50,7 +50,7 @@ def send_to_queryset(queryset: QuerySet[WebSocketSession], data: Any) -> SendRes
     payload = prepare_payload(data)
     size = batch_size()
     connected = queryset.filter(connected=True)
-    targets = [Target(*row) for row in connected.values_list(*TARGET_FIELDS)[: size + 1]]
+    targets = [Target(*row) for row in target_rows(connected)[: size + 1]]
     if len(targets) <= size:
         return deliver(targets, payload)
     from websockets_app.sending.batches import start_broadcast
