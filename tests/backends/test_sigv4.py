@@ -3,6 +3,7 @@
 import hashlib
 import os
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 from botocore import auth as botocore_auth
@@ -128,6 +129,13 @@ def test_urls_are_encoded_as_botocore_encodes_connection_ids():
     assert connection_post("http://127.0.0.1:8123/x/", "A").host == "127.0.0.1:8123"
     assert connection_post("http://[::1]:8123/x/", "A").host == "[::1]:8123"
     assert connection_post("https://exa mple.com/dev", "A").host == ""  # not a URL a request can be written for
+
+
+@given(connection_id=st.text(max_size=40) | st.text(st.characters(max_codepoint=0x7F), max_size=40))
+def test_a_connection_id_is_encoded_as_urllib_quote_encodes_it(connection_id):
+    """Any id, ASCII or not, is percent-encoded in the path as ``quote(id, safe="-_.~")`` encodes it (botocore's)."""
+    post = connection_post(ENDPOINTS[0], connection_id)
+    assert post.path == f"/{STAGE}/@connections/{quote(connection_id, safe='-_.~')}"
 
 
 @pytest.mark.parametrize(
