@@ -219,9 +219,11 @@ class _Batch:
 
     def signer(self, host: str) -> RequestSigner:
         """What signs this batch's posts to ``host`` (made on its first post there, in the sender's thread)."""
-        signer = self.signers[host] = RequestSigner(
-            host=host, payload_sha256=self.payload_sha256, credentials=self.credentials, region=self.options.region
-        )
+        signer = self.signers.get(host)
+        if signer is None:
+            signer = self.signers[host] = RequestSigner(
+                host=host, payload_sha256=self.payload_sha256, credentials=self.credentials, region=self.options.region
+            )
         return signer
 
 
@@ -431,8 +433,7 @@ class _Transfers:
         import pycurl
 
         curl, batch, post = handle.curl, attempt.batch, attempt.post
-        signer = batch.signers.get(post.host) or batch.signer(post.host)
-        headers = signer.header_lines(post.path, time.time())
+        headers = batch.signer(post.host).header_lines(post.path, time.time())
         headers.extend(UNSIGNED_DEFAULTS)
         curl.setopt(pycurl.URL, post.url)
         curl.setopt(pycurl.HTTPHEADER, headers)

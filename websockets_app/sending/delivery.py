@@ -43,9 +43,9 @@ __all__ = (
     "deliver",
     "deliver_to_pks",
     "prepare_payload",
+    "read_targets",
     "send_options",
     "session_target",
-    "target_rows",
 )
 
 logger = logging.getLogger(__name__)
@@ -78,13 +78,14 @@ class Target(NamedTuple):
     maybe_connecting: bool
 
 
-def target_rows(queryset: QuerySet[WebSocketSession]) -> QuerySet[WebSocketSession, tuple[int, str, str, str, bool]]:
-    """The rows of ``queryset`` as :class:`Target` fields. The database judges the ``$connect`` window: converting
-    every row's ``connected_at`` in Python cost more than reading the rest of the row."""
+def read_targets(queryset: QuerySet[WebSocketSession], limit: int | None = None) -> list[Target]:
+    """The rows of ``queryset`` (at most ``limit``) as :class:`Target`. The database judges the ``$connect`` window:
+    converting every row's ``connected_at`` in Python cost more than reading the rest of the row."""
     maybe_connecting = ExpressionWrapper(Q(connected_at__gt=_connect_window_start()), output_field=BooleanField())
-    return queryset.annotate(ws_maybe_connecting=maybe_connecting).values_list(
+    rows = queryset.annotate(ws_maybe_connecting=maybe_connecting).values_list(
         "pk", "connection_id", "api_id", "stage", "ws_maybe_connecting"
     )
+    return [Target(*row) for row in rows[:limit]]
 
 
 def session_target(session: WebSocketSession) -> Target:
@@ -173,8 +174,8 @@ def deliver_to_pks(
     throttled: list[int] | None = None,
 ) -> SendResult:
     """Send to these rows (those closed meanwhile are skipped): a batch of a broadcast, or a part of one."""
-    rows = target_rows(WebSocketSession.objects.filter(pk__in=session_pks, connected=True))
-    return deliver([Target(*row) for row in rows], payload, options=options, on_posted=on_posted, throttled=throttled)
+    targets = read_targets(WebSocketSession.objects.filter(pk__in=session_pks, connected=True))
+    return deliver(targets, payload, options=options, on_posted=on_posted, throttled=throttled)
 
 
 @contextmanager

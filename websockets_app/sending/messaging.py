@@ -15,12 +15,11 @@ from websockets_app.models import WebSocketSession
 from websockets_app.sending.capacity import messages_per_invocation
 from websockets_app.sending.delivery import (
     SendResult,
-    Target,
     connecting_id,
     deliver,
     prepare_payload,
+    read_targets,
     session_target,
-    target_rows,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +49,7 @@ def send_to_queryset(queryset: QuerySet[WebSocketSession], data: Any) -> SendRes
     payload = prepare_payload(data)
     size = batch_size()
     connected = queryset.filter(connected=True)
-    targets = [Target(*row) for row in target_rows(connected)[: size + 1]]
+    targets = read_targets(connected, size + 1)
     if len(targets) <= size:
         return deliver(targets, payload)
     from websockets_app.sending.batches import start_broadcast
